@@ -1,0 +1,128 @@
+"""The storage interface every backend implements (local filesystem, S3).
+
+Contract shared by all backends:
+- Keys come from `heaters.domain.storage_keys` and are validated on every call (BadInput otherwise).
+- Writes are atomic: a reader sees either the previous object or the complete new one, never a partial
+  file, and a failed write leaves nothing behind under the key.
+- A missing object raises `NotFound`; `delete` of a missing object is not an error (idempotent retries).
+- `read_range(key, start, end)` uses HTTP semantics: `end` is inclusive and clipped to the object's size;
+  a `start` at or beyond the size raises BadInput (HTTP 416).
+- `list(prefix)` yields keys in lexicographic order (what S3 returns), prefix matched as a string.
+- `storage_class` and `content_type` are hints: S3 records them, the local backend ignores them.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from heaters.domain.errors import BadInput
+
+
+class Storage(abc.ABC):
+    """One object store. Subclasses: LocalStorage, S3Storage."""
+
+    @abc.abstractmethod
+    def put_file(
+        self,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        storage_class: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Store a copy of the local file at `path` under `key`, atomically."""
+
+    @abc.abstractmethod
+    def put_bytes(
+        self, key: str, data: bytes, *, storage_class: str | None = None, content_type: str | None = None
+    ) -> None:
+        """Store `data` under `key`, atomically."""
+
+    @abc.abstractmethod
+    def put_stream(
+        self, key: str, stream: BinaryIO, *, storage_class: str | None = None, content_type: str | None = None
+    ) -> None:
+        """Store everything read from the binary file-like `stream` (e.g. an upload), atomically.
+        If reading the stream raises, the error propagates and nothing is stored."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A binary file-like object reading the whole object (use it as a context manager)."""
+
+    @abc.abstractmethod
+    def read_range(self, key: str, start: int, end_inclusive: int) -> bytes:
+        """Bytes `start..end_inclusive` of the object (HTTP Range semantics, see module docstring)."""
+
+    @abc.abstractmethod
+    def size(self, key: str) -> int:
+        """Size of the object in bytes."""
+
+    @abc.abstractmethod
+    def url(self, key: str, *, expires: int | None = None) -> str:
+        """A URL from which a browser or FFmpeg can read the object, with Range requests.
+
+        S3: a presigned GET URL valid for `expires` seconds. Local: a `file://` URL (FFmpeg reads it; a
+        browser cannot — the web app serves local objects itself, through its own authenticated route)."""
+
+    @abc.abstractmethod
+    def local_path(self, key: str) -> Path | None:
+        """The object's real path if this backend keeps it on the local filesystem (so FFmpeg can read
+        it in place), else None. Read-only use: never write to it (writes must go through put_*)."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; no error if it is already gone."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys starting with `prefix`, in lexicographic order."""
+
+    @abc.abstractmethod
+    def download_to(self, key: str, path: str | os.PathLike[str]) -> Path:
+        """Copy the object to the local file `path` (atomically: temp file + rename); returns the path."""
+
+    # --- conveniences built on the primitives
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as stream:
+            return stream.read()
+
+    def media_input(self, key: str, *, expires: int | None = None) -> str:
+        """What to hand FFmpeg/PyAV as an input: the local path when there is one (no copy, no URL
+        quoting issues), else a URL that supports byte ranges."""
+        path = self.local_path(key)
+        return str(path) if path is not None else self.url(key, expires=expires)
+
+
+def check_range(start: int, end_inclusive: int) -> None:
+    if start < 0 or end_inclusive < start:
+        raise BadInput(f"invalid byte range {start}-{end_inclusive}")
+
+
+TEMP_PREFIX = ".tmp-"
+
+
+def write_atomically(write: Callable[[str], object], destination: Path) -> Path:
+    """Run `write(temp_path)` on a temp file beside `destination`, then rename it over `destination`,
+    so `destination` is either absent/old or complete. The temp file is removed if `write` fails."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=destination.parent)
+    os.close(fd)
+    try:
+        write(temp_name)
+        os.replace(temp_name, destination)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return destination

@@ -1,0 +1,200 @@
+"""S3 storage (boto3): AWS or any S3-compatible store through a custom endpoint (MinIO, moto, …).
+
+Atomic writes come with S3 itself: an object becomes visible only when its single PUT or its multipart
+upload completes, and boto3 aborts a multipart upload whose source fails. Credentials come from
+boto3's usual chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles), never from
+Heaters settings. Reads for playback and media use presigned GET URLs with byte ranges, so serving a
+clip never downloads a whole proxy.
+
+Objects in an archival class (GLACIER, DEEP_ARCHIVE) cannot be read without a restore; such reads raise
+Refused with a message that says so.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, NoReturn
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from heaters.adapters.storage.base import Storage, check_range, write_atomically
+from heaters.domain.errors import BadInput, NotFound, Refused
+from heaters.domain.storage_keys import validate_key, validate_prefix
+
+DEFAULT_URL_SECONDS = 3600
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3Storage(Storage):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        prefix: str = "",
+        default_url_seconds: int = DEFAULT_URL_SECONDS,
+        client: Any | None = None,
+    ):
+        if not bucket:
+            raise BadInput("S3 storage needs a bucket name (HEATERS_S3_BUCKET)")
+        self.bucket = bucket
+        self.prefix = _normalise_prefix(prefix)
+        self.default_url_seconds = default_url_seconds
+        if client is None:
+            # Path-style addressing for custom endpoints: S3-compatible servers on an IP or localhost
+            # have no per-bucket DNS names. SigV4 is what every current store accepts.
+            config = Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path" if endpoint_url else "auto"},
+                retries={"mode": "standard"},
+            )
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    # --- names
+
+    def _name(self, key: str) -> str:
+        return self.prefix + validate_key(key)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (development and S3-compatible stores)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            if _code(error) not in _MISSING_CODES | {"NoSuchBucket"}:
+                raise
+            self.client.create_bucket(Bucket=self.bucket)
+
+    # --- writes
+
+    @staticmethod
+    def _extra_args(key: str, storage_class: str | None, content_type: str | None) -> dict[str, str]:
+        args = {"ContentType": content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"}
+        if storage_class:
+            args["StorageClass"] = storage_class
+        return args
+
+    def put_file(self, key, path, *, storage_class=None, content_type=None) -> None:
+        source = Path(path)
+        if not source.is_file():
+            raise NotFound(f"no local file to store: {source}")
+        self.client.upload_file(
+            str(source), self.bucket, self._name(key), ExtraArgs=self._extra_args(key, storage_class, content_type)
+        )
+
+    def put_bytes(self, key, data, *, storage_class=None, content_type=None) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._name(key),
+            Body=bytes(data),
+            **self._extra_args(key, storage_class, content_type),
+        )
+
+    def put_stream(self, key, stream, *, storage_class=None, content_type=None) -> None:
+        self.client.upload_fileobj(
+            stream, self.bucket, self._name(key), ExtraArgs=self._extra_args(key, storage_class, content_type)
+        )
+
+    # --- reads
+
+    def _get(self, key: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._name(key), **kwargs)
+        except ClientError as error:
+            _raise_mapped(error, key)
+
+    def open(self, key: str) -> BinaryIO:
+        return self._get(key)["Body"]
+
+    def read_range(self, key: str, start: int, end_inclusive: int) -> bytes:
+        check_range(start, end_inclusive)
+        body = self._get(key, Range=f"bytes={start}-{end_inclusive}")["Body"]
+        with body:
+            return body.read()
+
+    def _head(self, key: str) -> dict[str, Any]:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._name(key))
+        except ClientError as error:
+            _raise_mapped(error, key)
+
+    def size(self, key: str) -> int:
+        return int(self._head(key)["ContentLength"])
+
+    def storage_class(self, key: str) -> str:
+        """The object's storage class (S3 omits it for STANDARD)."""
+        return self._head(key).get("StorageClass") or "STANDARD"
+
+    def url(self, key: str, *, expires: int | None = None) -> str:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._name(key)},
+            ExpiresIn=expires or self.default_url_seconds,
+        )
+
+    def local_path(self, key: str) -> Path | None:
+        validate_key(key)
+        return None
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._head(key)
+        except NotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        validate_prefix(prefix)  # here, not in the generator, so a bad prefix fails at the call
+        return self._list(self.prefix + prefix)
+
+    def _list(self, full_prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+            for item in page.get("Contents", ()):
+                yield item["Key"][len(self.prefix) :]
+
+    def download_to(self, key: str, path) -> Path:
+        name = self._name(key)
+
+        def download(temp_path: str) -> None:
+            try:
+                self.client.download_file(self.bucket, name, temp_path)
+            except ClientError as error:
+                _raise_mapped(error, key)
+
+        return write_atomically(download, Path(path))
+
+
+def _normalise_prefix(prefix: str) -> str:
+    prefix = prefix.strip("/")
+    if not prefix:
+        return ""
+    validate_key(prefix)
+    return prefix + "/"
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _raise_mapped(error: ClientError, key: str) -> NoReturn:
+    """Raise the domain error for the S3 errors a user can act on; anything else stays a ClientError."""
+    code = _code(error)
+    if code in _MISSING_CODES:
+        raise NotFound(f"no stored object {key!r}") from error
+    if code == "InvalidObjectState":
+        raise Refused(f"{key!r} is in an archival storage class and must be restored before it can be read") from error
+    if code in ("InvalidRange", "416"):
+        raise BadInput(f"the requested byte range is beyond the end of {key!r}") from error
+    raise error
