@@ -344,6 +344,42 @@ def test_factory_builds_s3_storage_from_settings(tmp_path, moto_endpoint, fake_a
     storage.put_bytes(keys.proxy_key(1), b"p")
     assert storage.read_bytes(keys.proxy_key(1)) == b"p"
     assert "X-Amz-Expires=90" in storage.url(keys.proxy_key(1))
+    raw = storage.client.list_objects_v2(Bucket=s3_bucket_name)["Contents"]
+    assert [item["Key"] for item in raw] == ["prod/proxies/1/proxy.mp4"]
+
+
+def test_factory_s3_storage_archives_masters_by_default(tmp_path, moto_endpoint, fake_aws_credentials, s3_bucket_name):
+    settings = Settings(
+        data_dir=tmp_path, storage_backend="s3", s3_bucket=s3_bucket_name, s3_endpoint_url=moto_endpoint
+    )
+    storage = storage_from_settings(settings)
+    storage.ensure_bucket()
+    source = tmp_path / "master.mkv"
+    source.write_bytes(PAYLOAD)
+    storage.put_file(keys.master_key(1), source)
+    storage.put_bytes(keys.proxy_key(1), PAYLOAD)
+    storage.put_bytes(keys.master_key(2), PAYLOAD, storage_class="STANDARD_IA")  # explicit wins
+    assert storage.storage_class(keys.master_key(1)) == "GLACIER"
+    assert storage.storage_class(keys.proxy_key(1)) == "STANDARD"
+    assert storage.storage_class(keys.master_key(2)) == "STANDARD_IA"
+
+    settings = Settings(
+        data_dir=tmp_path,
+        storage_backend="s3",
+        s3_bucket=s3_bucket_name,
+        s3_endpoint_url=moto_endpoint,
+        master_storage_class="",
+    )
+    storage_from_settings(settings).put_bytes(keys.master_key(3), PAYLOAD)
+    assert storage.storage_class(keys.master_key(3)) == "STANDARD"
+
+
+def test_ensure_bucket_outside_us_east_1(moto_endpoint, fake_aws_credentials, s3_bucket_name):
+    storage = S3Storage(s3_bucket_name, endpoint_url=moto_endpoint, region="eu-west-1")
+    storage.ensure_bucket()
+    storage.ensure_bucket()  # idempotent
+    storage.put_bytes(keys.proxy_key(1), b"p")
+    assert storage.read_range(keys.proxy_key(1), 0, 0) == b"p"
 
 
 def test_factory_refuses_s3_without_a_bucket(tmp_path):

@@ -13,7 +13,7 @@ Refused with a message that says so.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
@@ -38,13 +38,18 @@ class S3Storage(Storage):
         region: str = "us-east-1",
         prefix: str = "",
         default_url_seconds: int = DEFAULT_URL_SECONDS,
+        storage_class_by_prefix: Mapping[str, str] | None = None,
         client: Any | None = None,
     ):
+        """`storage_class_by_prefix` gives the class of objects under a key prefix when the caller names
+        none, e.g. `{"masters/": "GLACIER"}`, so the archival policy lives in one place (the factory)."""
         if not bucket:
             raise BadInput("S3 storage needs a bucket name (HEATERS_S3_BUCKET)")
         self.bucket = bucket
+        self.region = region
         self.prefix = _normalise_prefix(prefix)
         self.default_url_seconds = default_url_seconds
+        self.storage_class_by_prefix = {validate_prefix(p): c for p, c in (storage_class_by_prefix or {}).items() if c}
         if client is None:
             # Path-style addressing for custom endpoints: S3-compatible servers on an IP or localhost
             # have no per-bucket DNS names. SigV4 is what every current store accepts.
@@ -71,13 +76,22 @@ class S3Storage(Storage):
         except ClientError as error:
             if _code(error) not in _MISSING_CODES | {"NoSuchBucket"}:
                 raise
-            self.client.create_bucket(Bucket=self.bucket)
+            if self.region == "us-east-1":
+                self.client.create_bucket(Bucket=self.bucket)
+            else:  # every other AWS region must be named explicitly
+                self.client.create_bucket(
+                    Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
+                )
 
     # --- writes
 
-    @staticmethod
-    def _extra_args(key: str, storage_class: str | None, content_type: str | None) -> dict[str, str]:
+    def _default_storage_class(self, key: str) -> str | None:
+        matches = [p for p in self.storage_class_by_prefix if key.startswith(p)]
+        return self.storage_class_by_prefix[max(matches, key=len)] if matches else None
+
+    def _extra_args(self, key: str, storage_class: str | None, content_type: str | None) -> dict[str, str]:
         args = {"ContentType": content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"}
+        storage_class = storage_class or self._default_storage_class(key)
         if storage_class:
             args["StorageClass"] = storage_class
         return args
