@@ -52,7 +52,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
-        """A binary file-like object reading the whole object (use it as a context manager)."""
+        """A binary file-like object reading the whole object (use it as a context manager). Not
+        necessarily seekable (S3 gives a stream): to decode media, hand FFmpeg `media_input(key)`."""
 
     @abc.abstractmethod
     def read_range(self, key: str, start: int, end_inclusive: int) -> bytes:
