@@ -1,0 +1,138 @@
+"""Runs one stage for one entity so that a crash at any moment loses nothing and repeats nothing.
+
+1. In a short transaction (row locked): re-check the state; an entity already past this stage is left
+   alone (idempotent); otherwise mark it running and count the attempt.
+2. Do the work outside any transaction. Objects go to deterministic storage keys, so a retry after a
+   crash overwrites the same object instead of leaving an orphan.
+3. In a second transaction: re-check the state, record the results (only objects that now exist) and
+   move to the stage's done state. Then queue the next stage (recovery re-queues it if we die first).
+Failures: bad input fails at once; anything else fails and is retried with backoff up to the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from heaters.adapters.db.models import Clip, SourceVideo
+from heaters.domain.errors import BadInput
+from heaters.domain.stages import STAGES, Entity, Stage, retry_backoff_seconds
+from heaters.domain.states import ClipState, VideoState, check_clip_transition, check_video_transition
+from heaters.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Row = SourceVideo | Clip
+# The work gets a detached snapshot of the row and a progress callback; it returns a function that
+# records its results on the locked row inside the final transaction.
+Recorder = Callable[[Session, Row], None]
+Work = Callable[[Row, Callable[[float], None]], Recorder]
+
+
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    entity_id: int
+    outcome: str  # "done", "skipped", "failed", "retrying"
+    detail: str = ""
+
+
+def _model(stage: Stage) -> type[Row]:
+    return SourceVideo if stage.entity == Entity.VIDEO else Clip
+
+
+def _transition(stage: Stage, current: str, target: str) -> None:
+    if stage.entity == Entity.VIDEO:
+        check_video_transition(VideoState(current), VideoState(target))
+    else:
+        check_clip_transition(ClipState(current), ClipState(target))
+
+
+def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> StageRun:
+    model = _model(stage)
+    sessions = runtime.database.sessions
+    with sessions.begin() as session:
+        row = session.get(model, entity_id, with_for_update=True)
+        if row is None:
+            return StageRun(stage.name, entity_id, "skipped", "no such entity")
+        if not stage.can_start_from(row.state):
+            return StageRun(stage.name, entity_id, "skipped", f"state is {row.state}")
+        _transition(stage, row.state, stage.running)
+        row.state = stage.running
+        row.attempts += 1
+        row.last_error = None
+        if isinstance(row, SourceVideo):
+            row.progress = 0.0
+        session.flush()
+        session.expunge(row)
+        snapshot = row
+
+    try:
+        record = work(snapshot, _progress_reporter(runtime, stage, entity_id))
+    except BadInput as error:
+        return _fail(runtime, stage, entity_id, str(error), retry=False)
+    except Exception as error:  # noqa: BLE001 — any other failure is worth a retry
+        log.exception("%s of %s %s failed", stage.name, stage.entity, entity_id)
+        return _fail(runtime, stage, entity_id, f"{type(error).__name__}: {error}", retry=True)
+
+    with sessions.begin() as session:
+        row = session.get(model, entity_id, with_for_update=True)
+        if row is None or row.state != stage.running:
+            # Someone else finished or cancelled it meanwhile; our objects sit at the same keys.
+            return StageRun(stage.name, entity_id, "skipped", "state changed while working")
+        record(session, row)
+        _transition(stage, row.state, stage.done)
+        row.state = stage.done
+        row.attempts = 0
+        if isinstance(row, SourceVideo):
+            row.progress = 1.0
+    if stage.next:
+        runtime.queue.defer(STAGES[stage.next], entity_id)
+    return StageRun(stage.name, entity_id, "done")
+
+
+def _fail(runtime: Runtime, stage: Stage, entity_id: int, message: str, *, retry: bool) -> StageRun:
+    settings = runtime.settings
+    with runtime.database.sessions.begin() as session:
+        row = session.get(_model(stage), entity_id, with_for_update=True)
+        if row is None or row.state != stage.running:
+            return StageRun(stage.name, entity_id, "skipped", "state changed while working")
+        _transition(stage, row.state, stage.failed)
+        row.state = stage.failed
+        attempts = row.attempts
+        will_retry = retry and attempts < settings.max_attempts
+        delay = retry_backoff_seconds(attempts, settings.retry_backoff_seconds)
+        suffix = f" (attempt {attempts} of {settings.max_attempts}; retrying in {delay} s)" if will_retry else ""
+        row.last_error = message + suffix
+    if will_retry:
+        runtime.queue.defer(stage, entity_id, delay_seconds=delay)
+        return StageRun(stage.name, entity_id, "retrying", message)
+    return StageRun(stage.name, entity_id, "failed", message)
+
+
+def _progress_reporter(runtime: Runtime, stage: Stage, entity_id: int) -> Callable[[float], None]:
+    """Writes a video's progress at most twice a second (clips are short; their progress is not stored)."""
+    if stage.entity != Entity.VIDEO:
+        return lambda fraction: None
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.5:
+            return
+        last[0] = now
+        with runtime.database.sessions.begin() as session:
+            session.query(SourceVideo).filter_by(id=entity_id, state=stage.running).update(
+                {"progress": max(0.0, min(1.0, fraction))}
+            )
+
+    return report
+
+
+def stage_arguments(**kwargs: Any) -> dict[str, Any]:
+    return kwargs
