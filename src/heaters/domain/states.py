@@ -60,9 +60,10 @@ _DECISIONS = frozenset({C.REVIEW_APPROVED, C.REVIEW_SKIPPED, C.REVIEW_ARCHIVED, 
 CLIP_TRANSITIONS: dict[ClipState, frozenset[ClipState]] = {
     C.PENDING_REVIEW: _DECISIONS,
     C.REVIEW_SKIPPED: _DECISIONS - {C.REVIEW_SKIPPED} | {C.PENDING_REVIEW},
-    C.REVIEW_APPROVED: frozenset({C.PENDING_REVIEW, C.EXPORTING}),
-    C.REVIEW_ARCHIVED: frozenset({C.PENDING_REVIEW}),
-    C.SUPERSEDED: frozenset({C.PENDING_REVIEW}),  # only by undoing the cut operation
+    # Back to pending_review / review_skipped: only by undo, restoring exactly the state before.
+    C.REVIEW_APPROVED: frozenset({C.PENDING_REVIEW, C.REVIEW_SKIPPED, C.EXPORTING}),
+    C.REVIEW_ARCHIVED: frozenset({C.PENDING_REVIEW, C.REVIEW_SKIPPED}),
+    C.SUPERSEDED: frozenset({C.PENDING_REVIEW, C.REVIEW_SKIPPED}),
     C.EXPORTING: frozenset({C.EXPORTING, C.EXPORTED, C.EXPORT_FAILED}),
     C.EXPORT_FAILED: frozenset({C.EXPORTING}),
     C.EXPORTED: frozenset({C.KEYFRAMING}),

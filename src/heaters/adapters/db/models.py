@@ -52,6 +52,7 @@ class SourceVideo(Base):
     source_url: Mapped[str | None] = mapped_column(Text, index=True)
     title: Mapped[str | None] = mapped_column(Text)
     content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    allow_duplicate: Mapped[bool] = mapped_column(default=False, doc="Ingest even if URL/content was seen.")
     state: Mapped[str] = mapped_column(String(32), index=True, default="new")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

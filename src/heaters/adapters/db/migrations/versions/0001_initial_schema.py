@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("source_url", sa.Text(), nullable=True),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("content_sha256", sa.String(length=64), nullable=True),
+        sa.Column("allow_duplicate", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
