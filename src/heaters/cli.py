@@ -53,5 +53,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
         console.print(table)
 
 
+from heaters.cli_clip import clip_command  # noqa: E402  (standalone clip cutting, no database)
+
+app.command("clip")(clip_command)
+
+
 def main() -> None:
     app()
