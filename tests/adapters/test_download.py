@@ -52,6 +52,13 @@ def served(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("served")
     shutil.copy(fetch("bikes.mp4"), root / "bikes.mp4")
     (root / "empty.mp4").write_bytes(b"")
+    (root / "one-video.html").write_text(
+        '<!doctype html><html><head><title>Bike ride</title></head><body><video src="bikes.mp4"></video></body></html>'
+    )
+    (root / "two-videos.html").write_text(
+        "<!doctype html><html><head><title>Two</title></head><body>"
+        '<video src="bikes.mp4"></video><video src="dash/manifest.mpd"></video></body></html>'
+    )
     (root / "page.html").write_text(
         "<!doctype html><html><head><title>Holiday</title></head><body><p>No video here.</p></body></html>"
     )
@@ -190,6 +197,26 @@ def test_zero_byte_download_is_refused(server, settings, tmp_path):
 def test_web_page_without_video_is_a_clear_error(server, settings, tmp_path):
     with pytest.raises(BadInput, match=r"no video found at this address"):
         fetch_source(f"{server}/page.html", tmp_path / "dest", settings=settings)
+
+
+def test_web_page_with_one_video_downloads_that_video(server, settings, tmp_path):
+    got = fetch_source(f"{server}/one-video.html", tmp_path / "dest", settings=settings)
+    assert got.content_sha256 == _sha256(fetch("bikes.mp4"))
+
+
+def test_web_page_with_several_videos_is_refused(server, settings, tmp_path):
+    with pytest.raises(BadInput, match=r"several videos; ingest the videos one by one"):
+        fetch_source(f"{server}/two-videos.html", tmp_path / "dest", settings=settings)
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
+def test_the_connection_check_ends_with_the_download(server, settings, tmp_path):
+    with pytest.raises(BadInput):
+        fetch_source(f"{server}/redirect?to=http://10.0.0.1:8080/x.mp4", tmp_path / "dest", settings=settings)
+    host, port = server.removeprefix("http://").split(":")
+    # The same thread may again connect anywhere (here: loopback) once fetch_source has returned.
+    with socket.create_connection((host, int(port)), timeout=5):
+        pass
 
 
 # --- local paths
