@@ -4,7 +4,11 @@ CONTRACT (used by preprocessing and by `heaters detect`; keep it stable):
 - `FeatureCollector().add(frame: av.VideoFrame)` for every decoded frame, in order;
 - `.result() -> numpy.ndarray` of shape (frame_count, D), the input of `heaters.domain.shots`;
 - `save_features(path, array)` / `load_features(path)` persist it (`features.npy`).
-The detector owns what the features are; this first version is a placeholder (small RGB thumbnails).
+- `decode_features(path) -> (features, fps, frame_count)` decodes a file on its own (standalone detect).
+
+What a feature row holds is owned by `heaters.domain.shots.frame_features` (uint8, 960 bytes a frame).
+This adapter only hands it the frame's planes. It reads them in place (no full-resolution conversion or
+scaling: the domain samples a sparse grid), so collecting features costs far less than the decode.
 """
 
 from __future__ import annotations
@@ -14,7 +18,23 @@ from pathlib import Path
 import av
 import numpy as np
 
-FEATURE_WIDTH, FEATURE_HEIGHT = 32, 18
+from heaters.domain.shots import FEATURE_SIZE, frame_features
+
+# 8-bit planar YUV layouts whose planes can be read directly (full- or limited-range alike)
+_PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv411p", "yuv410p"}
+_FALLBACK_SIZE = (256, 144)  # other pixel formats are first converted to small yuv420p by swscale
+
+
+def _plane(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+    return rows[: plane.height, : plane.width]
+
+
+def features_of(frame: av.VideoFrame) -> np.ndarray:
+    if frame.format.name not in _PLANAR_YUV:
+        frame = frame.reformat(width=_FALLBACK_SIZE[0], height=_FALLBACK_SIZE[1], format="yuv420p")
+    y, u, v = (_plane(p) for p in frame.planes[:3])
+    return frame_features(y, u, v)
 
 
 class FeatureCollector:
@@ -22,12 +42,11 @@ class FeatureCollector:
         self._rows: list[np.ndarray] = []
 
     def add(self, frame: av.VideoFrame) -> None:
-        small = frame.reformat(width=FEATURE_WIDTH, height=FEATURE_HEIGHT, format="rgb24").to_ndarray()
-        self._rows.append(small.reshape(-1))
+        self._rows.append(features_of(frame))
 
     def result(self) -> np.ndarray:
         if not self._rows:
-            return np.zeros((0, FEATURE_WIDTH * FEATURE_HEIGHT * 3), dtype=np.uint8)
+            return np.zeros((0, FEATURE_SIZE), dtype=np.uint8)
         return np.stack(self._rows)
 
 
@@ -37,3 +56,17 @@ def save_features(path: Path, features: np.ndarray) -> None:
 
 def load_features(path: Path) -> np.ndarray:
     return np.load(path, allow_pickle=False)
+
+
+def decode_features(path: Path | str) -> tuple[np.ndarray, float, int]:
+    """Decode every frame of the first video stream (threaded) and return (features, fps, frame_count)."""
+    collector = FeatureCollector()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 25.0
+        for frame in container.decode(stream):
+            collector.add(frame)
+    features = collector.result()
+    return features, fps, len(features)

