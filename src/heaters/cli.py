@@ -57,6 +57,10 @@ from heaters.cli_clip import clip_command  # noqa: E402  (standalone clip cuttin
 
 app.command("clip")(clip_command)
 
+from heaters.cli_detect import detect_command  # noqa: E402  (standalone shot detection, no database)
+
+app.command("detect")(detect_command)
+
 
 def main() -> None:
     app()

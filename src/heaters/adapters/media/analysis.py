@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from heaters.domain.errors import BadInput
 from heaters.domain.shots import FEATURE_SIZE, frame_features
 
 # 8-bit planar YUV layouts whose planes can be read directly (full- or limited-range alike)
@@ -59,14 +60,22 @@ def load_features(path: Path) -> np.ndarray:
 
 
 def decode_features(path: Path | str) -> tuple[np.ndarray, float, int]:
-    """Decode every frame of the first video stream (threaded) and return (features, fps, frame_count)."""
+    """Decode every frame of the first video stream (threaded) and return (features, fps, frame_count).
+
+    Raises BadInput when the file cannot be opened or holds no video stream.
+    """
     collector = FeatureCollector()
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else 25.0
-        for frame in container.decode(stream):
-            collector.add(frame)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise BadInput(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            fps = float(rate) if rate else 25.0
+            for frame in container.decode(stream):
+                collector.add(frame)
+    except (av.FFmpegError, OSError) as exc:
+        raise BadInput(f"{path}: cannot decode video ({exc})") from exc
     features = collector.result()
     return features, fps, len(features)
