@@ -17,7 +17,10 @@ import pytest
 
 from heaters.adapters.db.connection import Database, open_database, to_sqlalchemy_url
 from heaters.adapters.db.migrate import upgrade_to_head
+from heaters.adapters.job_queue import JobQueue
+from heaters.adapters.storage import storage_from_settings
 from heaters.config import Settings
+from heaters.runtime import Runtime
 
 TEMPLATE = "heaters_template"
 _counter = itertools.count()
@@ -70,3 +73,13 @@ def database(settings: Settings) -> Iterator[Database]:
     db = open_database(settings)
     yield db
     db.engine.dispose()
+
+
+@pytest.fixture
+def runtime(settings: Settings, database: Database) -> Iterator[Runtime]:
+    """Database, local storage under tmp_path and the job queue: what a process of ours runs with."""
+    rt = Runtime(
+        settings=settings, database=database, storage=storage_from_settings(settings), queue=JobQueue(database)
+    )
+    yield rt
+    rt.queue.close()

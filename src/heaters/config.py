@@ -67,6 +67,9 @@ class Settings(BaseSettings):
 
     # --- review
     claim_lease_seconds: int = 300
+    export_grace_seconds: float = Field(
+        default=15.0, description="Approved clips wait this long before export, so an immediate undo still works."
+    )
     secret_key: str | None = Field(default=None, description="Signs sessions; generated into data_dir if unset.")
     admin_user: str = "admin"
     admin_password: str | None = Field(default=None, description="First reviewer's password; printed if unset.")

@@ -30,7 +30,7 @@ def test_migrations_create_extensions_and_tables(database: Database):
         extensions = set(conn.execute(text("SELECT extname FROM pg_extension")).scalars())
         tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
     assert {"vector", "btree_gist"} <= extensions
-    assert {"source_videos", "clips", "clip_groups", "review_events", "artifacts", "embeddings", "users"} <= tables
+    assert {"source_videos", "clips", "review_events", "artifacts", "embeddings", "users"} <= tables
 
 
 def test_database_refuses_overlapping_active_clips_that_bypass_the_domain(database: Database):

@@ -36,12 +36,10 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
         source = str(Path(source).expanduser().resolve())
     with runtime.database.sessions.begin() as session:
         if not force:
-            existing = session.scalars(
-                select(SourceVideo)
-                .where(or_(SourceVideo.source_url == url, SourceVideo.source == source) if url else SourceVideo.source == source)
-                .order_by(SourceVideo.id)
-                .limit(1)
-            ).first()
+            same_source = SourceVideo.source == source
+            if url:
+                same_source = or_(same_source, SourceVideo.source_url == url)
+            existing = session.scalars(select(SourceVideo).where(same_source).order_by(SourceVideo.id).limit(1)).first()
             if existing is not None:
                 return Submitted(existing.id, False, source)
         video = SourceVideo(source=source, source_url=url, state="new", attempts=0, allow_duplicate=force)

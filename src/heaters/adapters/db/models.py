@@ -77,14 +77,6 @@ class SourceVideo(Base):
     )
 
 
-class ClipGroup(Base):
-    __tablename__ = "clip_groups"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("source_videos.id"), index=True)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = _now_column()
-
-
 class Clip(Base):
     __tablename__ = "clips"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,7 +86,9 @@ class Clip(Base):
     state: Mapped[str] = mapped_column(String(32), index=True, default="pending_review")
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("clip_groups.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(
+        Integer, index=True, doc="Clips reviewed as one group share it: the id of the group's first clip."
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

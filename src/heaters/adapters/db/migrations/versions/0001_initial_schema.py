@@ -1,4 +1,4 @@
-"""Initial schema: videos, clips (no overlaps), groups, audit events, artifacts, embeddings, users.
+"""Initial schema: videos, clips (no overlaps), audit events, artifacts, embeddings, users.
 
 Revision ID: 0001
 Revises:
@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        op.f("ix_source_videos_content_sha256"), "source_videos", ["content_sha256"], unique=False
-    )
+    op.create_index(op.f("ix_source_videos_content_sha256"), "source_videos", ["content_sha256"], unique=False)
     op.create_index(op.f("ix_source_videos_source_url"), "source_videos", ["source_url"], unique=False)
     op.create_index(op.f("ix_source_videos_state"), "source_videos", ["state"], unique=False)
     op.create_table(
@@ -64,23 +62,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
-    op.create_table(
-        "clip_groups",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("video_id", sa.Integer(), nullable=False),
-        sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["created_by"],
-            ["users.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["video_id"],
-            ["source_videos.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(op.f("ix_clip_groups_video_id"), "clip_groups", ["video_id"], unique=False)
     op.create_table(
         "clips",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -110,10 +91,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["claimed_by"],
             ["users.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["group_id"],
-            ["clip_groups.id"],
         ),
         sa.ForeignKeyConstraint(
             ["reviewer_id"],
@@ -232,8 +209,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_clips_group_id"), table_name="clips")
     op.drop_index("clips_video_start", table_name="clips")
     op.drop_table("clips")
-    op.drop_index(op.f("ix_clip_groups_video_id"), table_name="clip_groups")
-    op.drop_table("clip_groups")
     op.drop_table("users")
     op.drop_index(op.f("ix_source_videos_state"), table_name="source_videos")
     op.drop_index(op.f("ix_source_videos_source_url"), table_name="source_videos")
