@@ -1,0 +1,109 @@
+"""The proxy's constant-frame-rate grid: which rate to use, and where each source frame lands on it.
+
+Pure arithmetic over timestamps, so VFR handling is testable without media. Shot detection, clips and
+export all index frames on this grid (frame n starts at n / rate seconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+# Rates people actually deliver; a VFR source's average is snapped to one of these when close.
+STANDARD_RATES = (
+    Fraction(24000, 1001),
+    Fraction(24),
+    Fraction(25),
+    Fraction(30000, 1001),
+    Fraction(30),
+    Fraction(48),
+    Fraction(50),
+    Fraction(60000, 1001),
+    Fraction(60),
+)
+MAX_RATE = Fraction(240)
+
+
+def choose_output_rate(average: Fraction | None, nominal: Fraction | None) -> Fraction:
+    """The proxy frame rate.
+
+    CFR (nominal and average agree within 1%): the nominal rate, so frame n of the source is frame n of
+    the proxy. VFR: the nominal rate (FFmpeg's r_frame_rate, the rate that represents every timestamp —
+    usually the camera's top rate) when it snaps to a standard rate, so bursts are not dropped; else the
+    average snapped to a standard rate; else the average rounded to 1/1000 fps.
+    """
+    nominal = nominal if nominal and 0 < nominal <= MAX_RATE else None
+    average = average if average and 0 < average <= MAX_RATE else None
+    if nominal and average and abs(nominal - average) / average < Fraction(1, 100):
+        return nominal
+    for rate in (nominal, average):
+        if rate and (standard := _snap_to_standard(rate)):
+            return standard
+    if average:
+        return Fraction(round(average * 1000), 1000)
+    return nominal or Fraction(25)
+
+
+def _snap_to_standard(rate: Fraction) -> Fraction | None:
+    closest = min(STANDARD_RATES, key=lambda r: abs(r - rate))
+    return closest if abs(closest - rate) / rate <= Fraction(15, 1000) else None
+
+
+@dataclass
+class GridMapper:
+    """Maps source frame timestamps to grid slots, one frame at a time (streaming).
+
+    A frame within `tolerance` slots of the next free slot takes that slot, so timestamp jitter and
+    reordering glitches never drop or repeat frames of a CFR source (proxy frame n = decoded frame n).
+    A real gap (a VFR pause, AVI null frames) is filled by repeating the previous frame, which is still
+    on screen then; a frame arriving more than `tolerance` slots early (VFR faster than the grid) is
+    dropped. Timing error stays within `tolerance` frames.
+    """
+
+    rate: Fraction
+    tolerance: int = 1
+    start: float | None = None
+    next_slot: int = 0
+    duplicated: int = 0
+    dropped: int = 0
+
+    def place(self, time: float | None) -> tuple[int, int]:
+        """Return (repeats_of_previous, emit) for a frame at `time` seconds: the previous frame is
+        repeated `repeats_of_previous` times, then this frame is emitted `emit` (0 or 1) times."""
+        if time is None or self.next_slot == 0:  # no timestamp: trust decode order; first frame: slot 0
+            if self.start is None and time is not None:
+                self.start = time
+            self.next_slot += 1
+            return 0, 1
+        if self.start is None:
+            self.start = time
+        slot = round((time - self.start) * self.rate)
+        if slot < self.next_slot - self.tolerance:
+            self.dropped += 1
+            return 0, 0
+        repeats = slot - self.next_slot if slot > self.next_slot + self.tolerance else 0
+        self.duplicated += repeats
+        self.next_slot += repeats + 1
+        return repeats, 1
+
+
+@dataclass
+class TimestampGuesser:
+    """FFmpeg's `best_effort_timestamp` rule: trust presentation timestamps unless they go backwards more
+    often than decode timestamps do (AVI with packed B-frames reports PTS in decode order)."""
+
+    faulty_pts: int = 0
+    faulty_dts: int = 0
+    last_pts: int | None = None
+    last_dts: int | None = None
+
+    def best(self, pts: int | None, dts: int | None) -> int | None:
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
+            return pts
+        return dts
