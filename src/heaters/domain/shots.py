@@ -96,13 +96,19 @@ class _Series:
         hist[:, 0, :LUMA_BINS], hist[:, 1, : CHROMA_BINS**2] = hy, hc
         return cls(luma, chroma, hist, luma.mean(axis=1), luma.std(axis=1))
 
-    def distance(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Distance between frames i and j (arrays of indices), in [0, 1]."""
+    def distance(self, i: np.ndarray, j: np.ndarray, pixel_weight: float = 0.5) -> np.ndarray:
+        """Distance between frames i and j (arrays of indices), in [0, 1].
+
+        pixel_weight balances the thumbnail change (content and motion) against the histogram change
+        (content only): long-range comparisons lean on histograms, which motion barely moves.
+        """
         hell = np.linalg.norm(self.hist[i] - self.hist[j], axis=2).mean(axis=1) / np.sqrt(2)
+        if pixel_weight == 0:
+            return hell
         pix = np.abs(self.luma[i] - self.luma[j]).mean(axis=1) + 0.5 * np.abs(self.chroma[i] - self.chroma[j]).mean(
             axis=1
         )
-        return 0.5 * hell + 0.5 * np.minimum(1.0, 3.0 * pix)
+        return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
 
     def mix_residual(self, a: np.ndarray, m: np.ndarray, b: np.ndarray) -> np.ndarray:
         """How far frame m is from the best mix of frames a and b (0 = exactly a mix), thumbnail space."""
@@ -124,8 +130,10 @@ class ShotConfig:
     flash_frames: int = 4  # the longest flash (frames) that is ignored
     flash_return: float = 0.5  # a flash: the picture returns to within this share of the jump
     gradual_scales: tuple[int, ...] = (3, 6, 10, 16)
-    gradual_min: float = 0.22
-    gradual_ratio: float = 2.0
+    gradual_min: float = 0.15  # a gradual transition changes the picture at least this much...
+    gradual_pixel_weight: float = 0.5
+    gradual_ratio: float = 2.0  # ... and this many times as much
+    gradual_gap: float = 0.1  # ... and by this much more than motion does over the same lag
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
     flat_level: float = 0.04  # luma spread (std) of a frame without picture
@@ -216,10 +224,13 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[tuple[int, float]]:
         if n < 6 * w + 1:
             continue
         t = np.arange(3 * w, n - 3 * w)
-        across = s.distance(t - w, t + w)
-        outside = 0.5 * (s.distance(t - 3 * w, t - w) + s.distance(t + w, t + 3 * w))
+        across = s.distance(t - w, t + w, cfg.gradual_pixel_weight)
+        outside = 0.5 * (
+            s.distance(t - 3 * w, t - w, cfg.gradual_pixel_weight)
+            + s.distance(t + w, t + 3 * w, cfg.gradual_pixel_weight)
+        )
         score = across - outside
-        ok = (across > cfg.gradual_min) & (across > cfg.gradual_ratio * outside)
+        ok = (across > cfg.gradual_min) & (across > cfg.gradual_ratio * outside) & (score > cfg.gradual_gap)
         for idx in np.flatnonzero(ok):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
             if score[idx] < score[lo:hi].max():
@@ -237,10 +248,14 @@ def _steady_across(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
     jitter = range(0, max(2, w // 2) + 1)
     pairs = [(c - w - a, c + w + b) for a in jitter for b in jitter if c - w - a >= 0 and c + w + b < n]
     i, j = map(np.array, zip(*pairs, strict=True))
-    across = s.distance(i, j).min()
-    before = s.distance(np.maximum(0, i - 2 * w), i).max()
-    after = s.distance(j, np.minimum(n - 1, j + 2 * w)).max()
-    return bool(across > cfg.gradual_min and across > cfg.gradual_ratio * 0.5 * (before + after) * 0.8)
+    pw = cfg.gradual_pixel_weight
+    across = s.distance(i, j, pw).min()
+    before = s.distance(np.maximum(0, i - 2 * w), i, pw).max()
+    after = s.distance(j, np.minimum(n - 1, j + 2 * w), pw).max()
+    outside = 0.5 * (before + after) * 0.8
+    return bool(
+        across > cfg.gradual_min and across > cfg.gradual_ratio * outside and across - outside > cfg.gradual_gap
+    )
 
 
 def _between(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
