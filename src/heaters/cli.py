@@ -24,26 +24,111 @@ def _runtime():
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="Also run a pipeline worker in this process."),
+    concurrency: int = typer.Option(1, help="Jobs the in-process worker runs at once."),
 ) -> None:
     """Run the review web app (with the embedded database unless HEATERS_DATABASE_URL is set)."""
     import uvicorn
 
+    from heaters.services.users import ensure_first_user
     from heaters.web.app import create_app
 
     runtime = _runtime()
+    first = ensure_first_user(runtime.database, runtime.settings.admin_user, runtime.settings.admin_password)
+    if first is not None:
+        reviewer, password = first
+        shown = password if not runtime.settings.admin_password else "(the one in HEATERS_ADMIN_PASSWORD)"
+        console.print(f"Created the first reviewer: user [bold]{reviewer.name}[/bold], password [bold]{shown}[/bold]")
+        console.print("  (shown once; add more with `heaters user add NAME`)")
+    if worker:
+        from heaters.pipeline.worker import start_worker_thread
+
+        start_worker_thread(runtime, concurrency=concurrency)
     console.print(f"Heaters is running at [bold]http://{host}:{port}/[/bold] (data in {runtime.settings.data_path})")
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+
+
+@app.command("worker")
+def worker_command(concurrency: int = typer.Option(1, help="Jobs this worker runs at once.")) -> None:
+    """Run a pipeline worker. Start as many as you like, on any machine sharing the database and storage."""
+    from heaters.pipeline.worker import run_worker
+
+    runtime = _runtime()
+    console.print(f"Worker started (concurrency {concurrency}); Ctrl+C finishes the current jobs and stops.")
+    run_worker(runtime, concurrency=concurrency)
+
+
+@app.command()
+def ingest(
+    sources: list[str] = typer.Argument(..., help="URLs (anything yt-dlp supports) or local paths."),
+    force: bool = typer.Option(False, "--force", help="Ingest even if the same URL or content was seen before."),
+    wait: bool = typer.Option(False, "--wait", help="Follow the videos until review-ready, with progress bars."),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="With --wait: also work in this process."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """Record videos to ingest and queue their download."""
+    from heaters.services.ingest import submit_source
+
+    runtime = _runtime()
+    submitted = [submit_source(runtime, source, force=force) for source in sources]
+    if not as_json:
+        for item in submitted:
+            note = "queued" if item.created else "already ingested (use --force to ingest again)"
+            console.print(f"video {item.video_id}: {item.source} — {note}")
+    if wait:
+        from heaters.cli_progress import follow_videos
+
+        if worker:
+            from heaters.pipeline.worker import start_worker_thread
+
+            start_worker_thread(runtime)
+        follow_videos(runtime, [item.video_id for item in submitted], console=console, quiet=as_json)
+    if as_json:
+        from heaters.services.status import video_summaries
+
+        ids = [item.video_id for item in submitted]
+        created = {item.video_id: item.created for item in submitted}
+        videos = [dict(v, created=created[v["id"]]) for v in video_summaries(runtime.database, ids)]
+        typer.echo(json.dumps({"videos": videos}))
+    runtime.close()
+
+
+@app.command()
+def retry(target: str = typer.Argument(..., help="video:ID, clip:ID, or a bare video ID.")) -> None:
+    """Re-queue the failed stage of a video or clip."""
+    from heaters.services.retry import retry as retry_stage
+
+    kind, _, ident = target.rpartition(":")
+    if not ident.isdigit() or kind not in ("", "video", "clip"):
+        raise typer.BadParameter("expected video:ID, clip:ID or ID")
+    result = retry_stage(_runtime(), kind or "video", int(ident))
+    console.print(f"{result.entity} {result.entity_id}: {result.stage} queued again")
 
 
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")) -> None:
     """Videos and clips by state."""
-    from heaters.services.status import status_counts
+    from heaters.services.status import status_counts, video_summaries
 
-    counts = status_counts(_runtime().database)
+    runtime = _runtime()
+    counts = status_counts(runtime.database)
+    videos = video_summaries(runtime.database, limit=50)
     if as_json:
-        typer.echo(json.dumps(counts.as_json()))
+        typer.echo(json.dumps({**counts.as_json(), "recent_videos": videos}))
         return
+    if videos:
+        from heaters.cli_progress import overall_fraction, progress_bars
+
+        console.print("[bold]Recent videos[/bold]")
+        with progress_bars(console) as bars:
+            for video in videos:
+                label = video["state"] + (f": {video['last_error'][:80]}" if video["last_error"] else "")
+                bars.add_task(
+                    f"{video['id']} {str(video['title'])[:40]}",
+                    total=1.0,
+                    completed=overall_fraction(video["state"], video["progress"]),
+                    state=label,
+                )
     for title, by_state in (("Videos", counts.videos), ("Clips", counts.clips)):
         table = Table(title=title)
         table.add_column("state")
@@ -63,4 +148,11 @@ app.command("detect")(detect_command)
 
 
 def main() -> None:
-    app()
+    """Entry point: domain errors become a readable message and exit code 2, never a traceback."""
+    from heaters.domain.errors import HeatersError
+
+    try:
+        app()
+    except HeatersError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(2) from None

@@ -1,0 +1,78 @@
+"""The worker: a procrastinate app with one task per stage, plus periodic recovery.
+
+Tasks are plain functions registered on an explicit app, closing over the runtime. Any number of
+workers, on any number of machines, can share one database and one object store: procrastinate hands
+each job to one worker, and the per-(stage, entity) lock keeps two jobs for the same entity apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import procrastinate
+
+from heaters.adapters.job_queue import QUEUE
+from heaters.domain.stages import STAGES, Stage
+from heaters.pipeline import recovery
+from heaters.pipeline.runner import run_stage
+from heaters.pipeline.stages import WORK
+from heaters.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+STALLED_AFTER_SECONDS = 20.0
+
+
+def build_worker_app(runtime: Runtime) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=runtime.database.libpq_url))
+    for stage in STAGES.values():
+        app.task(name=stage.name, queue=QUEUE)(_stage_task(runtime, stage))
+
+    @app.periodic(cron="* * * * * */10", periodic_id="recover")
+    @app.task(name="recover", queue=QUEUE, queueing_lock="recover")
+    async def recover(timestamp: int) -> None:
+        await recovery.retry_stalled_jobs(app, STALLED_AFTER_SECONDS)
+        await asyncio.to_thread(recovery.requeue_orphans, runtime)
+
+    return app
+
+
+def _stage_task(runtime: Runtime, stage: Stage):
+    work = WORK[stage.name]
+
+    def task(entity_id: int) -> str:
+        result = run_stage(runtime, stage, entity_id, lambda row, progress: work(runtime, row, progress))
+        log.info("%s %s %s: %s %s", stage.name, stage.entity, entity_id, result.outcome, result.detail)
+        return result.outcome
+
+    task.__name__ = f"{stage.name}_task"
+    return task
+
+
+def run_worker(runtime: Runtime, *, concurrency: int = 1, install_signal_handlers: bool = True) -> None:
+    """Run until stopped (Ctrl+C / SIGTERM finish the current jobs first)."""
+    app = build_worker_app(runtime)
+    app.run_worker(
+        queues=[QUEUE],
+        concurrency=concurrency,
+        install_signal_handlers=install_signal_handlers,
+        update_heartbeat_interval=HEARTBEAT_SECONDS,
+        stalled_worker_timeout=STALLED_AFTER_SECONDS,
+        delete_jobs="successful",
+    )
+
+
+def start_worker_thread(runtime: Runtime, *, concurrency: int = 1) -> threading.Thread:
+    """An in-process worker for `heaters serve` (the one-process default set-up)."""
+    thread = threading.Thread(
+        target=run_worker,
+        args=(runtime,),
+        kwargs={"concurrency": concurrency, "install_signal_handlers": False},
+        name="heaters-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread

@@ -1,0 +1,86 @@
+"""The pipeline on real footage, through the real job queue and worker, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+
+import av
+from sqlalchemy import func, select
+
+from heaters.adapters.db.models import Artifact, Embedding, SourceVideo
+from heaters.adapters.db.models import Clip as ClipRow
+from heaters.adapters.sample_media import fetch
+from heaters.domain.stages import DETECT_SCENES
+from heaters.domain.timeline import check_mece
+from heaters.pipeline.runner import run_stage
+from heaters.pipeline.stages import WORK
+from heaters.services import review
+from heaters.services.ingest import submit_source
+from heaters.services.users import create_user
+from tests.pipeline.conftest import drain
+
+
+def video_row(runtime, video_id) -> SourceVideo:
+    with runtime.database.sessions() as session:
+        return session.get(SourceVideo, video_id)
+
+
+def test_ingest_to_embedded_on_real_footage(runtime):
+    bikes = fetch("bikes.mp4")
+    submitted = submit_source(runtime, str(bikes))
+    assert submit_source(runtime, str(bikes)).video_id == submitted.video_id  # not ingested twice
+    drain(runtime)
+
+    video = video_row(runtime, submitted.video_id)
+    assert (video.state, video.last_error, video.frame_count, video.fps) == ("scenes_detected", None, 250, 25.0)
+    for key in (video.original_key, video.master_key, video.proxy_key, video.features_key):
+        assert runtime.storage.exists(key)
+    timeline = review.video_timeline(runtime, video.id)
+    check_mece([c.span for c in timeline], 250)
+    assert {c.start for c in timeline[1:]} <= {30, 76, 137, 187, 242}
+    assert len(timeline) >= 5
+
+    # Idempotent: running detection again creates nothing new.
+    again = run_stage(runtime, DETECT_SCENES, video.id, lambda row, p: WORK["detect_scenes"](runtime, row, p))
+    assert again.outcome == "skipped"
+
+    reviewer = create_user(runtime.database, "ana", "password-1")
+    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
+        review.act(runtime, reviewer.id, clip.id, "approve")
+    drain(runtime)
+
+    with runtime.database.sessions() as session:
+        states = session.scalars(select(ClipRow.state).where(ClipRow.video_id == video.id)).all()
+        assert set(states) == {"embedded"}
+        exports = session.scalars(select(Artifact).where(Artifact.kind == "export")).all()
+        keyframes = session.scalar(select(func.count()).select_from(Artifact).where(Artifact.kind == "keyframe"))
+        embeddings = session.scalars(select(Embedding)).all()
+    assert len(exports) == len(timeline) and keyframes == 3 * len(timeline) and len(embeddings) == len(timeline)
+    for artifact in exports:
+        assert hashlib.sha256(runtime.storage.read_bytes(artifact.key)).hexdigest() == artifact.sha256
+        with av.open(runtime.storage.local_path(artifact.key)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+        assert frames == artifact.details["end_frame"] - artifact.details["start_frame"]
+
+
+def test_bad_inputs_end_in_failed_states_with_readable_errors_and_nothing_recorded(runtime, tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text_file = tmp_path / "notes.mp4"
+    text_file.write_bytes(b"this is not a video at all " * 100)
+    outside = submit_source(runtime, "/etc/hostname")
+    zero = submit_source(runtime, str(empty))
+    not_video = submit_source(runtime, str(text_file))
+    drain(runtime)
+
+    assert video_row(runtime, outside.video_id).state == "download_failed"
+    assert "allowed roots" in video_row(runtime, outside.video_id).last_error
+    assert video_row(runtime, zero.video_id).state == "download_failed"
+    assert (
+        "empty" in video_row(runtime, zero.video_id).last_error
+        or "zero" in video_row(runtime, zero.video_id).last_error
+    )
+    failed = video_row(runtime, not_video.video_id)
+    assert failed.state == "preprocess_failed" and failed.last_error
+    assert failed.master_key is None and failed.proxy_key is None
+    assert not list(runtime.storage.list(f"proxies/{failed.id}/"))
