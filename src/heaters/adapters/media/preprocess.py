@@ -44,6 +44,9 @@ from heaters.domain.profiles import DEFAULT_PROXY_CRF, OutputProfile, master_pro
 FEATURES_FILENAME = "features.npy"
 _QUEUE_DEPTH = 8  # frames in flight per encoder: enough to smooth stalls, small enough for 4K memory
 _PROGRESS_STEP = 0.01
+# Decoding less than this share of the duration the header announces means the file was cut short.
+# (The demuxers end quietly at a truncated file's end, so the shortfall is how truncation shows.)
+TRUNCATION_RATIO = 0.9
 
 Progress = Callable[[float], None]
 
@@ -242,6 +245,13 @@ def _one_pass(
 
     if out_index == 0:
         raise BadInput(f"{source.name} has no decodable video frames")
+    decoded_seconds = out_index / rate
+    if decoded_seconds < TRUNCATION_RATIO * info.duration_seconds - 2 / rate:
+        detail = f", {len(decode_errors)} damaged packets" if decode_errors else ""
+        raise BadInput(
+            f"{source.name} is truncated or corrupt: its header announces {info.duration_seconds:.2f} s of "
+            f"video but only {float(decoded_seconds):.2f} s could be decoded{detail}"
+        )
     save_features(temp["features"], features.result())
     return _PassStats(out_index, rate, master_size, proxy_size, grid.duplicated, grid.dropped, len(decode_errors))
 
@@ -386,7 +396,7 @@ class _EncoderThread(threading.Thread):
             self.video.width, self.video.height = size
             self.video.pix_fmt = pix_fmt
             self.video.codec_context.time_base = 1 / rate
-            self.video.options = profile.video.option_dict()
+            self.video.options = _openable_options(profile.video.codec, size, pix_fmt, profile.video.option_dict())
             self.audio = None
             if audio_source is not None:
                 source_ctx = audio_source.codec_context
@@ -454,6 +464,29 @@ class _EncoderThread(threading.Thread):
         self.container.mux(self.video.encode(None))
         if self.audio is not None:
             self.container.mux(self.audio.encode(None))
+
+
+# FFV1 accepts a slice count only if it tiles the picture (which depends on width, height and chroma
+# subsampling in ways the encoder checks at open time); these are tried after the profile's own count.
+_FALLBACK_SLICES = ("24", "12", "9", "6", "4", "1", None)
+
+
+def _openable_options(codec: str, size: tuple[int, int], pix_fmt: str, options: dict[str, str]) -> dict[str, str]:
+    """The profile's options, with the slice count lowered if the encoder refuses it for this size."""
+    if "slices" not in options:
+        return options
+    for slices in (options["slices"], *_FALLBACK_SLICES):
+        candidate = {k: v for k, v in options.items() if k != "slices"} | ({"slices": slices} if slices else {})
+        probe_ctx = av.CodecContext.create(codec, "w")
+        probe_ctx.width, probe_ctx.height, probe_ctx.pix_fmt = size[0], size[1], pix_fmt
+        probe_ctx.time_base = Fraction(1, 25)
+        probe_ctx.options = candidate
+        try:
+            probe_ctx.open()
+        except av.error.FFmpegError:
+            continue
+        return candidate
+    return options
 
 
 def _raise_worker_errors(writers) -> None:
