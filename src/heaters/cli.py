@@ -146,6 +146,10 @@ from heaters.cli_detect import detect_command  # noqa: E402  (standalone shot de
 
 app.command("detect")(detect_command)
 
+from heaters.cli_preprocess import preprocess_command  # noqa: E402  (standalone one-pass preprocessing, no database)
+
+app.command("preprocess")(preprocess_command)
+
 
 def main() -> None:
     """Entry point: domain errors become a readable message and exit code 2, never a traceback."""
