@@ -1,0 +1,117 @@
+"""What the review page needs besides the clip itself: the video's timeline, the clips to prefetch, and
+what to show after an action. Built on `heaters.services.review`, which owns the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from heaters.adapters.db.models import Clip as ClipRow
+from heaters.adapters.db.models import SourceVideo
+from heaters.domain.errors import NotFound
+from heaters.domain.review import CUT_ACTIONS, ActionKind
+from heaters.services import review
+from heaters.services.review import ActionResult, ClipView
+
+PREFETCH = 3
+
+
+@dataclass(frozen=True)
+class ClipMediaSource:
+    """Where a clip's frames come from: enough to cut and cache it."""
+
+    clip_id: int
+    video_id: int
+    start_frame: int
+    end_frame: int
+    proxy_key: str | None
+
+    @property
+    def version(self) -> str:
+        return f"{self.start_frame}-{self.end_frame}"
+
+
+def clip_video_url(clip_id: int, start_frame: int, end_frame: int) -> str:
+    # The range in the URL makes the URL change whenever the clip's frames would, so caching is safe.
+    return f"/clips/{clip_id}/video.mp4?v={start_frame}-{end_frame}"
+
+
+def media_source(runtime, clip_id: int) -> ClipMediaSource:
+    with runtime.database.sessions() as session:
+        row = session.execute(
+            select(ClipRow.video_id, ClipRow.start_frame, ClipRow.end_frame, SourceVideo.proxy_key)
+            .join(SourceVideo, SourceVideo.id == ClipRow.video_id)
+            .where(ClipRow.id == clip_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"no clip {clip_id}")
+    return ClipMediaSource(clip_id, row.video_id, row.start_frame, row.end_frame, row.proxy_key)
+
+
+def video_media(runtime, video_id: int) -> SourceVideo:
+    with runtime.database.sessions() as session:
+        video = session.get(SourceVideo, video_id)
+    if video is None:
+        raise NotFound(f"no video {video_id}")
+    return video
+
+
+def page_state(runtime, reviewer_id: int, view: ClipView | None) -> dict:
+    """The JSON the page renders: clip, timeline, video geometry, prefetch list (None clip: queue empty)."""
+    if view is None:
+        return {"clip": None, "timeline": [], "upcoming": _upcoming(runtime, reviewer_id, None)}
+    video = video_media(runtime, view.video_id)
+    timeline = review.video_timeline(runtime, view.video_id)
+    clip = view.as_json() | {"video_url": clip_video_url(view.id, view.start_frame, view.end_frame)}
+    return {
+        "clip": clip,
+        "video": {
+            "id": video.id,
+            "title": view.video_title,
+            "frames": view.video_frames,
+            "fps": view.fps,
+            "width": video.width,
+            "height": video.height,
+            "strip_url": f"/videos/{video.id}/strip.jpg",
+        },
+        "timeline": [
+            {"id": c.id, "start": c.start, "end": c.end, "state": str(c.state), "group_id": c.group_id}
+            for c in timeline
+        ],
+        "upcoming": _upcoming(runtime, reviewer_id, view.id),
+    }
+
+
+def _upcoming(runtime, reviewer_id: int, after_clip_id: int | None) -> list[dict]:
+    ids = review.upcoming_clip_ids(runtime, reviewer_id, after_clip_id, PREFETCH)
+    if not ids:
+        return []
+    with runtime.database.sessions() as session:
+        rows = session.execute(
+            select(ClipRow.id, ClipRow.start_frame, ClipRow.end_frame).where(ClipRow.id.in_(ids))
+        ).all()
+    by_id = {r.id: r for r in rows}
+    return [
+        {"id": i, "video_url": clip_video_url(i, by_id[i].start_frame, by_id[i].end_frame)} for i in ids if i in by_id
+    ]
+
+
+def next_after(runtime, reviewer_id: int, acted_on: int, result: ActionResult) -> ClipView | None:
+    """The clip to show after an action: after a cut operation that left the current clip alone (a cut
+    dragged elsewhere on the timeline) stay on it; otherwise the service's focus, else the next claim."""
+    action = ActionKind(result.action)
+    focus = result.focus_clip_id
+    if action in CUT_ACTIONS and acted_on not in result.changed_clip_ids:
+        focus = acted_on
+    if focus is not None:
+        review.claim_clip(runtime, reviewer_id, focus)
+        return review.clip_view(runtime, focus)
+    return review.claim_next(runtime, reviewer_id)
+
+
+def open_clip(runtime, reviewer_id: int, clip_id: int) -> ClipView:
+    """Show a specific clip (a link, a click on the timeline): hold it unless another reviewer does."""
+    view = review.clip_view(runtime, clip_id)
+    review.claim_clip(runtime, reviewer_id, clip_id)
+    return view

@@ -1,0 +1,51 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from heaters.services.users import authenticate
+from heaters.web.security import csrf_valid, require_csrf_form, sign_in, sign_out, signed_in
+from heaters.web.templating import render
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://…" would make the sign-in page an open redirect.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/review"
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None):
+    if signed_in(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), error=None, name="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/review"),
+    csrf_token: str = Form(""),
+):
+    if not csrf_valid(request, csrf_token):
+        return render(
+            request, "login.html", 403, next=_safe_next(next), error="The form expired; try again.", name=name
+        )
+    reviewer = authenticate(request.app.state.runtime.database, name, password)
+    if reviewer is None:
+        return render(request, "login.html", 401, next=_safe_next(next), error="Wrong name or password.", name=name)
+    sign_in(request, reviewer)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(require_csrf_form)])
+def logout(request: Request):
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,129 @@
+"""The pipeline dashboard: videos with state and live progress, submit a URL, upload a file, retry."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
+
+from heaters.domain.errors import BadInput, HeatersError
+from heaters.services import dashboard, ingest
+from heaters.services.retry import retry
+from heaters.services.status import status_counts
+from heaters.services.users import Reviewer
+from heaters.web.security import CSRF_FIELD, CSRF_HEADER, api_user, csrf_valid, page_user, require_csrf_form
+from heaters.web.templating import flash, render
+from heaters.web.uploads import NotAllowed, TooLarge, receive_upload
+
+router = APIRouter()
+
+
+class SubmitRequest(BaseModel):
+    source: str
+    force: bool = False
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@router.get("/")
+def dashboard_page(request: Request, user: Reviewer = Depends(page_user)):
+    runtime = request.app.state.runtime
+    return render(
+        request,
+        "dashboard.html",
+        videos=[v.as_json() for v in dashboard.list_videos(runtime)],
+        counts=status_counts(runtime.database).as_json(),
+        max_upload_bytes=runtime.settings.max_upload_bytes,
+    )
+
+
+@router.get("/api/videos")
+def api_videos(request: Request, user: Reviewer = Depends(api_user)) -> dict:
+    runtime = request.app.state.runtime
+    return {
+        "videos": [v.as_json() for v in dashboard.list_videos(runtime)],
+        "counts": status_counts(runtime.database).as_json(),
+    }
+
+
+@router.post("/videos", dependencies=[Depends(require_csrf_form)])
+async def submit_form(request: Request, user: Reviewer = Depends(page_user)):
+    form = await request.form()
+    source = str(form.get("source", "")).strip()
+    force = form.get("force") == "on"
+    try:
+        if not source:
+            raise BadInput("enter a URL or a path")
+        submitted = ingest.submit_source(request.app.state.runtime, source, force=force)
+    except (HeatersError, ValueError) as exc:
+        if _wants_json(request):
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        flash(request, f"Could not add {source!r}: {exc}", "error")
+        return RedirectResponse("/", status_code=303)
+    message = (
+        f"Added video {submitted.video_id}."
+        if submitted.created
+        else f"Already added as video {submitted.video_id} (tick 'again' to ingest it once more)."
+    )
+    if _wants_json(request):
+        return {"video_id": submitted.video_id, "created": submitted.created, "message": message}
+    flash(request, message)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/videos/upload")
+async def upload(request: Request, user: Reviewer = Depends(page_user)):
+    """Multipart upload streamed to disk; the CSRF token comes in the header or a field before the file."""
+    runtime = request.app.state.runtime
+    header_ok = csrf_valid(request, request.headers.get(CSRF_HEADER))
+
+    def allow_file(fields: dict[str, str]) -> bool:
+        return header_ok or csrf_valid(request, fields.get(CSRF_FIELD))
+
+    try:
+        received = await receive_upload(
+            request, ingest.uploads_dir(runtime), runtime.settings.max_upload_bytes, allow_file
+        )
+    except NotAllowed as exc:
+        return JSONResponse({"error": str(exc)}, status_code=403)
+    except TooLarge as exc:
+        return _upload_refused(request, str(exc), 413)
+    except BadInput as exc:
+        return _upload_refused(request, str(exc), 400)
+    try:
+        submitted = ingest.submit_upload(runtime, received.path, received.filename)
+    finally:
+        if received.path.exists():
+            os.unlink(received.path)
+    message = f"Uploaded {received.filename} ({received.size:,} bytes) as video {submitted.video_id}."
+    if _wants_json(request):
+        return {"video_id": submitted.video_id, "size": received.size, "message": message}
+    flash(request, message)
+    return RedirectResponse("/", status_code=303)
+
+
+def _upload_refused(request: Request, message: str, status: int):
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    flash(request, f"Upload refused: {message}", "error")
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/videos/{video_id}/retry", dependencies=[Depends(require_csrf_form)])
+def retry_video(video_id: int, request: Request, user: Reviewer = Depends(page_user)):
+    try:
+        done = retry(request.app.state.runtime, "video", video_id)
+    except HeatersError as exc:
+        if _wants_json(request):
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        flash(request, str(exc), "error")
+        return RedirectResponse("/", status_code=303)
+    message = f"Retrying {done.stage} of video {video_id}."
+    if _wants_json(request):
+        return {"stage": done.stage, "message": message}
+    flash(request, message)
+    return RedirectResponse("/", status_code=303)
