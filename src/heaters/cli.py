@@ -146,6 +146,10 @@ from heaters.cli_detect import detect_command  # noqa: E402  (standalone shot de
 
 app.command("detect")(detect_command)
 
+from heaters.cli_user import user_app  # noqa: E402  (reviewer accounts)
+
+app.add_typer(user_app, name="user")
+
 from heaters.cli_preprocess import preprocess_command  # noqa: E402  (standalone one-pass preprocessing, no database)
 
 app.command("preprocess")(preprocess_command)
