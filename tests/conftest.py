@@ -54,13 +54,18 @@ def _database_url(admin_url: str, name: str) -> str:
     return urlparse(admin_url)._replace(path="/" + name).geturl()
 
 
+def new_database(admin_url: str) -> str:
+    """A libpq URL of a fresh database cloned from the migrated template."""
+    name = f"test_{next(_counter)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    return _database_url(admin_url, name)
+
+
 @pytest.fixture
 def database_url(postgres_admin_url: str) -> str:
     """A libpq URL of a fresh, migrated database for this test."""
-    name = f"test_{next(_counter)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    return _database_url(postgres_admin_url, name)
+    return new_database(postgres_admin_url)
 
 
 @pytest.fixture

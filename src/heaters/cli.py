@@ -164,3 +164,7 @@ def main() -> None:
     except HeatersError as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     retry_backoff_seconds: int = 10
     worker_concurrency: int = 1
+    worker_heartbeat_seconds: float = 5.0
+    worker_stalled_seconds: float = Field(
+        default=30.0, description="A worker silent this long is dead; its jobs are re-queued by recovery."
+    )
+    recovery_interval_seconds: int = Field(default=10, ge=1, le=59)
 
     # --- review
     claim_lease_seconds: int = 300

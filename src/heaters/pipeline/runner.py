@@ -12,20 +12,23 @@ Failures: bad input fails at once; anything else fails and is retried with backo
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from heaters.adapters.db.models import Clip, SourceVideo
+from heaters.adapters.db.models import Clip, SourceVideo, StageRun
 from heaters.domain.errors import BadInput
 from heaters.domain.stages import STAGES, Entity, Stage, retry_backoff_seconds
 from heaters.domain.states import ClipState, VideoState, check_clip_transition, check_video_transition
 from heaters.runtime import Runtime
 
 log = logging.getLogger(__name__)
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 Row = SourceVideo | Clip
 # The work gets a detached snapshot of the row and a progress callback; it returns a function that
@@ -35,7 +38,7 @@ Work = Callable[[Row, Callable[[float], None]], Recorder]
 
 
 @dataclass(frozen=True)
-class StageRun:
+class StageOutcome:
     stage: str
     entity_id: int
     outcome: str  # "done", "skipped", "failed", "retrying"
@@ -53,55 +56,73 @@ def _transition(stage: Stage, current: str, target: str) -> None:
         check_clip_transition(ClipState(current), ClipState(target))
 
 
-def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> StageRun:
+def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> StageOutcome:
     model = _model(stage)
     sessions = runtime.database.sessions
     with sessions.begin() as session:
         row = session.get(model, entity_id, with_for_update=True)
         if row is None:
-            return StageRun(stage.name, entity_id, "skipped", "no such entity")
+            return StageOutcome(stage.name, entity_id, "skipped", "no such entity")
         if not stage.can_start_from(row.state):
-            return StageRun(stage.name, entity_id, "skipped", f"state is {row.state}")
+            return StageOutcome(stage.name, entity_id, "skipped", f"state is {row.state}")
         _transition(stage, row.state, stage.running)
         row.state = stage.running
         row.attempts += 1
         row.last_error = None
         if isinstance(row, SourceVideo):
             row.progress = 0.0
+        # A run still marked running was killed mid-way (we hold the entity's lock now).
+        session.execute(
+            update(StageRun)
+            .where(StageRun.stage == stage.name, StageRun.entity_id == entity_id, StageRun.outcome == "running")
+            .values(outcome="interrupted")
+        )
+        run = StageRun(stage=stage.name, entity_id=entity_id, worker=WORKER_NAME, outcome="running")
+        session.add(run)
         session.flush()
+        run_id = run.id
         session.expunge(row)
         snapshot = row
 
     try:
         record = work(snapshot, _progress_reporter(runtime, stage, entity_id))
     except BadInput as error:
-        return _fail(runtime, stage, entity_id, str(error), retry=False)
+        return _fail(runtime, stage, entity_id, run_id, str(error), retry=False)
     except Exception as error:  # noqa: BLE001 — any other failure is worth a retry
         log.exception("%s of %s %s failed", stage.name, stage.entity, entity_id)
-        return _fail(runtime, stage, entity_id, f"{type(error).__name__}: {error}", retry=True)
+        return _fail(runtime, stage, entity_id, run_id, f"{type(error).__name__}: {error}", retry=True)
 
     with sessions.begin() as session:
         row = session.get(model, entity_id, with_for_update=True)
         if row is None or row.state != stage.running:
             # Someone else finished or cancelled it meanwhile; our objects sit at the same keys.
-            return StageRun(stage.name, entity_id, "skipped", "state changed while working")
+            _finish_run(session, run_id, "skipped", "state changed while working")
+            return StageOutcome(stage.name, entity_id, "skipped", "state changed while working")
         record(session, row)
         _transition(stage, row.state, stage.done)
         row.state = stage.done
         row.attempts = 0
         if isinstance(row, SourceVideo):
             row.progress = 1.0
+        _finish_run(session, run_id, "done")
     if stage.next:
         runtime.queue.defer(STAGES[stage.next], entity_id)
-    return StageRun(stage.name, entity_id, "done")
+    return StageOutcome(stage.name, entity_id, "done")
 
 
-def _fail(runtime: Runtime, stage: Stage, entity_id: int, message: str, *, retry: bool) -> StageRun:
+def _finish_run(session: Session, run_id: int, outcome: str, detail: str | None = None) -> None:
+    session.execute(
+        update(StageRun).where(StageRun.id == run_id).values(outcome=outcome, detail=detail, finished_at=func.now())
+    )
+
+
+def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: str, *, retry: bool) -> StageOutcome:
     settings = runtime.settings
     with runtime.database.sessions.begin() as session:
         row = session.get(_model(stage), entity_id, with_for_update=True)
         if row is None or row.state != stage.running:
-            return StageRun(stage.name, entity_id, "skipped", "state changed while working")
+            _finish_run(session, run_id, "skipped", "state changed while working")
+            return StageOutcome(stage.name, entity_id, "skipped", "state changed while working")
         _transition(stage, row.state, stage.failed)
         row.state = stage.failed
         attempts = row.attempts
@@ -109,10 +130,11 @@ def _fail(runtime: Runtime, stage: Stage, entity_id: int, message: str, *, retry
         delay = retry_backoff_seconds(attempts, settings.retry_backoff_seconds)
         suffix = f" (attempt {attempts} of {settings.max_attempts}; retrying in {delay} s)" if will_retry else ""
         row.last_error = message + suffix
+        _finish_run(session, run_id, "retrying" if will_retry else "failed", message)
     if will_retry:
         runtime.queue.defer(stage, entity_id, delay_seconds=delay)
-        return StageRun(stage.name, entity_id, "retrying", message)
-    return StageRun(stage.name, entity_id, "failed", message)
+        return StageOutcome(stage.name, entity_id, "retrying", message)
+    return StageOutcome(stage.name, entity_id, "failed", message)
 
 
 def _progress_reporter(runtime: Runtime, stage: Stage, entity_id: int) -> Callable[[float], None]:
@@ -132,7 +154,3 @@ def _progress_reporter(runtime: Runtime, stage: Stage, entity_id: int) -> Callab
             )
 
     return report
-
-
-def stage_arguments(**kwargs: Any) -> dict[str, Any]:
-    return kwargs

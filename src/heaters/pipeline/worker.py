@@ -22,19 +22,18 @@ from heaters.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-STALLED_AFTER_SECONDS = 20.0
-
 
 def build_worker_app(runtime: Runtime) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=runtime.database.libpq_url))
     for stage in STAGES.values():
         app.task(name=stage.name, queue=QUEUE)(_stage_task(runtime, stage))
 
-    @app.periodic(cron="* * * * * */10", periodic_id="recover")
+    settings = runtime.settings
+
+    @app.periodic(cron=f"* * * * * */{settings.recovery_interval_seconds}", periodic_id="recover")
     @app.task(name="recover", queue=QUEUE, queueing_lock="recover")
     async def recover(timestamp: int) -> None:
-        await recovery.retry_stalled_jobs(app, STALLED_AFTER_SECONDS)
+        await recovery.retry_stalled_jobs(app, settings.worker_stalled_seconds)
         await asyncio.to_thread(recovery.requeue_orphans, runtime)
 
     return app
@@ -59,8 +58,8 @@ def run_worker(runtime: Runtime, *, concurrency: int = 1, install_signal_handler
         queues=[QUEUE],
         concurrency=concurrency,
         install_signal_handlers=install_signal_handlers,
-        update_heartbeat_interval=HEARTBEAT_SECONDS,
-        stalled_worker_timeout=STALLED_AFTER_SECONDS,
+        update_heartbeat_interval=runtime.settings.worker_heartbeat_seconds,
+        stalled_worker_timeout=runtime.settings.worker_stalled_seconds,
         delete_jobs="successful",
     )
 

@@ -167,3 +167,24 @@ class Embedding(Base):
     created_at: Mapped[datetime] = _now_column()
 
     __table_args__ = (UniqueConstraint("clip_id", "model", "strategy", name="embedding_per_clip_model"),)
+
+
+class StageRun(Base):
+    """One execution of a pipeline stage for one entity: who ran it, when, and how it ended.
+
+    Outcomes: running (or killed mid-way until the next attempt marks it `interrupted`), done, failed,
+    retrying, skipped. Operators read it to see what the workers did; tests use it to prove no stage ran
+    twice for one entity.
+    """
+
+    __tablename__ = "stage_runs"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    detail: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = _now_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("stage_runs_stage_entity", "stage", "entity_id"),)
