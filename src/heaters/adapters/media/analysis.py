@@ -71,6 +71,9 @@ def decode_features(path: Path | str) -> tuple[np.ndarray, float, int]:
                 raise BadInput(f"{path}: no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            # Deblocking only polishes block edges; at the features' 32x18 scale it changes nothing
+            # that matters (same results on the dev set) and skipping it speeds H.264/HEVC decoding.
+            stream.codec_context.options = {"skip_loop_filter": "all"}
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             fps = float(rate) if rate else 25.0
             for frame in container.decode(stream):
