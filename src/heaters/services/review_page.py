@@ -4,6 +4,7 @@ what to show after an action. Built on `heaters.services.review`, which owns the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from heaters.adapters.db.models import Clip as ClipRow
 from heaters.adapters.db.models import SourceVideo
 from heaters.domain.errors import NotFound
 from heaters.domain.review import CUT_ACTIONS, ActionKind
+from heaters.domain.states import ClipState
 from heaters.services import review
 from heaters.services.review import ActionResult, ClipView
 
@@ -58,11 +60,20 @@ def video_media(runtime, video_id: int) -> SourceVideo:
 
 
 def page_state(runtime, reviewer_id: int, view: ClipView | None) -> dict:
-    """The JSON the page renders: clip, timeline, video geometry, prefetch list (None clip: queue empty)."""
-    if view is None:
-        return {"clip": None, "timeline": [], "upcoming": _upcoming(runtime, reviewer_id, None)}
-    video = video_media(runtime, view.video_id)
-    timeline = review.video_timeline(runtime, view.video_id)
+    """The JSON the page renders: clip, timeline, video geometry, prefetch list (None clip: queue empty).
+
+    One session for all of it: this runs after every key press, and each extra checkout is a round trip.
+    """
+    with runtime.database.sessions() as session:
+        upcoming = _upcoming(session, view)
+        if view is None:
+            return {"clip": None, "timeline": [], "upcoming": upcoming}
+        video = session.get(SourceVideo, view.video_id)
+        timeline = session.execute(
+            select(ClipRow.id, ClipRow.start_frame, ClipRow.end_frame, ClipRow.state, ClipRow.group_id)
+            .where(ClipRow.video_id == view.video_id, ClipRow.state != ClipState.SUPERSEDED)
+            .order_by(ClipRow.start_frame)
+        ).all()
     clip = view.as_json() | {"video_url": clip_video_url(view.id, view.start_frame, view.end_frame)}
     return {
         "clip": clip,
@@ -76,25 +87,28 @@ def page_state(runtime, reviewer_id: int, view: ClipView | None) -> dict:
             "strip_url": f"/videos/{video.id}/strip.jpg",
         },
         "timeline": [
-            {"id": c.id, "start": c.start, "end": c.end, "state": str(c.state), "group_id": c.group_id}
+            {"id": c.id, "start": c.start_frame, "end": c.end_frame, "state": c.state, "group_id": c.group_id}
             for c in timeline
         ],
-        "upcoming": _upcoming(runtime, reviewer_id, view.id),
+        "upcoming": upcoming,
     }
 
 
-def _upcoming(runtime, reviewer_id: int, after_clip_id: int | None) -> list[dict]:
-    ids = review.upcoming_clip_ids(runtime, reviewer_id, after_clip_id, PREFETCH)
-    if not ids:
-        return []
-    with runtime.database.sessions() as session:
-        rows = session.execute(
-            select(ClipRow.id, ClipRow.start_frame, ClipRow.end_frame).where(ClipRow.id.in_(ids))
-        ).all()
-    by_id = {r.id: r for r in rows}
-    return [
-        {"id": i, "video_url": clip_video_url(i, by_id[i].start_frame, by_id[i].end_frame)} for i in ids if i in by_id
-    ]
+def _upcoming(session, view: ClipView | None) -> list[dict]:
+    """Unclaimed pending clips after this one (the order `review.claim_next` follows), to prefetch. The same
+    rule as `review.upcoming_clip_ids`, with the ranges the URLs need, in the page's session."""
+    now = datetime.now(UTC)
+    query = select(ClipRow.id, ClipRow.start_frame, ClipRow.end_frame).where(
+        ClipRow.state == ClipState.PENDING_REVIEW,
+        (ClipRow.claimed_by.is_(None)) | (ClipRow.claim_expires_at < now),
+    )
+    if view is not None:
+        query = query.where(
+            (ClipRow.video_id > view.video_id)
+            | ((ClipRow.video_id == view.video_id) & (ClipRow.start_frame > view.start_frame))
+        )
+    rows = session.execute(query.order_by(ClipRow.video_id, ClipRow.start_frame).limit(PREFETCH)).all()
+    return [{"id": r.id, "video_url": clip_video_url(r.id, r.start_frame, r.end_frame)} for r in rows]
 
 
 def next_after(runtime, reviewer_id: int, acted_on: int, result: ActionResult) -> ClipView | None:

@@ -110,6 +110,9 @@ function show(next, { keepAbsFrame = null } = {}) {
     emptyPoll = null;
   }
   history.replaceState(null, "", `/review/${clip.id}`);
+  if (state.video.width && state.video.height) {
+    $(".player-wrap").style.aspectRatio = `${state.video.width} / ${state.video.height}`;
+  }
   if (clip.id !== previousId || !video.src) {
     prefetch(clip.video_url);
     video.src = sourceFor(clip.video_url);
@@ -324,13 +327,21 @@ function setSpeed(value) {
   document.querySelectorAll("#speeds button").forEach((b) => b.classList.toggle("on", +b.dataset.speed === value));
 }
 
+const ICONS = {
+  play: '<path d="M5 3.5v13l11-6.5z"/>',
+  pause: '<path d="M5 3h3.5v14H5zM11.5 3H15v14h-3.5z"/>',
+  sound: '<path d="M3 7.5h3.5L11 4v12l-4.5-3.5H3z"/><path d="M13.5 7a4 4 0 0 1 0 6M15.5 5a7 7 0 0 1 0 10" fill="none" stroke="currentColor" stroke-width="1.6"/>',
+  muted: '<path d="M3 7.5h3.5L11 4v12l-4.5-3.5H3z"/><path d="M13.5 7.5l5 5M18.5 7.5l-5 5" stroke="currentColor" stroke-width="1.6"/>',
+};
+const icon = (name) => `<svg viewBox="0 0 20 20" width="18" height="18" fill="currentColor">${ICONS[name]}</svg>`;
+
 function renderMute() {
-  $("#mute").innerHTML = video.muted ? "&#128263;" : "&#128266;";
+  $("#mute").innerHTML = icon(video.muted ? "muted" : "sound");
   $("#mute").classList.toggle("on", video.muted);
 }
 
 function renderPlayButton() {
-  $("#play").innerHTML = video.paused ? "&#9654;" : "&#10074;&#10074;";
+  $("#play").innerHTML = icon(video.paused ? "play" : "pause");
 }
 
 document.addEventListener("keydown", (e) => {
@@ -407,4 +418,5 @@ window.heaters = { state: () => state, pending: () => pending, currentFrame, vid
 
 setSpeed(1);
 renderMute();
+renderPlayButton();
 show(state);
