@@ -18,7 +18,13 @@ The detector (our own design; the seam follows PySceneDetect's: algorithms never
    t+w must stand out from the distance at the same lag just before and just after (motion changes
    the picture at a steady rate; a transition changes it once), and the middle frame must lie between
    its ends (a dissolve is a mix of both; a fade passes through a dark, flat frame).
-5. Minimum shot length: a shot shorter than min_shot_frames is merged by dropping its weaker boundary.
+5. Fades through black: a run of black frames with picture on both sides, and different pictures.
+6. Minimum shot length: a shot shorter than min_shot_frames is merged by dropping its weaker boundary
+   (the first and last shot only need to outlast a flash, like PySceneDetect's min_scene_len).
+
+Known weak spots: long dissolves (> ~20 frames) between shots that themselves move a lot (the motion
+over the same lag hides the transition), cuts between two shots of near-identical colour and layout,
+and fades to white (treated as flashes when short).
 """
 
 from __future__ import annotations
@@ -137,11 +143,11 @@ class ShotConfig:
     context_seconds: float = 1.0  # half-width of the window that measures the local motion level
     flash_frames: int = 4  # the longest flash (frames) that is ignored
     flash_return: float = 0.5  # a flash: the picture returns to within this share of the jump
-    gradual_scales: tuple[int, ...] = (3, 6, 10, 16)
-    gradual_min: float = 0.15  # a gradual transition changes the picture at least this much...
-    gradual_pixel_weight: float = 0.5
-    gradual_ratio: float = 2.0  # ... and this many times as much
-    gradual_gap: float = 0.1  # ... and by this much more than motion does over the same lag
+    gradual_scales: tuple[int, ...] = (3, 6, 10, 16)  # half-widths w (frames): t-w is compared with t+w
+    gradual_min: float = 0.15  # a gradual transition changes the picture at least this much ...
+    gradual_ratio: float = 2.0  # ... and this many times as much as the same lag does beside it ...
+    gradual_gap: float = 0.1  # ... and by this much more
+    gradual_pixel_weight: float = 0.5  # thumbnail vs histogram share of the long-range distance
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
     flat_level: float = 0.04  # luma spread (std) of a frame without picture
