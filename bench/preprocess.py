@@ -15,6 +15,7 @@ Usage: python bench/preprocess.py [--rounds N] [--crf N]
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -84,8 +85,15 @@ def peer_three_passes(source: Path, out: Path, crf: int) -> list[list[str]]:
     ]
 
 
-def run_method(name: str, source: Path, out: Path, crf: int) -> float:
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads) and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_method(name: str, source: Path, out: Path, crf: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds). CPU time is the steadier figure on a shared, oversubscribed machine."""
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     if name == "ours":
         preprocess(source, out, proxy_crf=crf)
     elif name == "a":
@@ -93,7 +101,7 @@ def run_method(name: str, source: Path, out: Path, crf: int) -> float:
     else:
         for command in peer_three_passes(source, out, crf):
             subprocess.run(command, check=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu_started
 
 
 def main() -> None:
@@ -111,6 +119,7 @@ def main() -> None:
     print(f"peer (a): {' '.join(peer_one_command(source, Path('OUT'), options.crf))}")
 
     times: dict[str, list[float]] = {"ours": [], "a": [], "b": []}
+    cpu: dict[str, list[float]] = {"ours": [], "a": [], "b": []}
     with tempfile.TemporaryDirectory(prefix="heaters-bench-") as tmp:
         work = Path(tmp)
         for round_number in range(options.rounds):
@@ -118,25 +127,34 @@ def main() -> None:
                 out = work / name
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir()
-                seconds = run_method(name, source, out, options.crf)
+                seconds, cpu_used = run_method(name, source, out, options.crf)
                 times[name].append(seconds)
+                cpu[name].append(cpu_used)
                 sizes = {p.name: p.stat().st_size for p in out.iterdir()}
-                print(f"  round {round_number + 1} {name:>4}: {seconds:7.2f} s  {sizes}", flush=True)
+                print(
+                    f"  round {round_number + 1} {name:>4}: {seconds:7.2f} s wall {cpu_used:7.2f} s CPU  {sizes}",
+                    flush=True,
+                )
 
     duration = info.duration_seconds
-    ours = statistics.median(times["ours"])
-    rows = [
-        ("ours: one pass (PyAV)", ours),
-        ("(a) one ffmpeg command, same settings", statistics.median(times["a"])),
-        ("(b) three ffmpeg passes", statistics.median(times["b"])),
-    ]
+    labels = {
+        "ours": "ours: one pass (PyAV)",
+        "a": "(a) one ffmpeg command, same settings",
+        "b": "(b) three ffmpeg passes",
+    }
+    ours_wall, ours_cpu = statistics.median(times["ours"]), statistics.median(cpu["ours"])
     print()
-    print(f"{'method':40} {'wall s (median)':>16} {'realtime x':>11} {'ours / this':>12}")
-    for label, seconds in rows:
-        print(f"{label:40} {seconds:16.2f} {duration / seconds:11.2f} {ours / seconds:12.3f}")
-    print(
-        f"rounds: {options.rounds}; all runs: " + ", ".join(f"{k}={[round(t, 2) for t in v]}" for k, v in times.items())
-    )
+    header = f"{'method':40} {'wall s':>8} {'realtime x':>11} {'ours/this wall':>15} {'CPU s':>8} {'ours/this CPU':>14}"
+    print(header)
+    for key, label in labels.items():
+        wall, used = statistics.median(times[key]), statistics.median(cpu[key])
+        print(
+            f"{label:40} {wall:8.2f} {duration / wall:11.2f} {ours_wall / wall:15.3f}"
+            f" {used:8.2f} {ours_cpu / used:14.3f}"
+        )
+    print(f"(medians of {options.rounds} interleaved rounds; input {duration:.1f} s of 1080p25)")
+    print("all runs, wall s: " + ", ".join(f"{k}={[round(t, 1) for t in v]}" for k, v in times.items()))
+    print("all runs, CPU s:  " + ", ".join(f"{k}={[round(t, 1) for t in v]}" for k, v in cpu.items()))
 
 
 if __name__ == "__main__":

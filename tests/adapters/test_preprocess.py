@@ -100,6 +100,12 @@ def test_audio_kept_when_source_has_audio(tmp_path: Path):
     with av.open(str(tmp_path / "proxy.mp4")) as container:
         audio_seconds = float(container.streams.audio[0].duration * container.streams.audio[0].time_base)
     assert audio_seconds == pytest.approx(5.28, abs=0.1)
+    for name in ("proxy.mp4", "master.mkv"):  # sound and picture both start at zero
+        with av.open(str(tmp_path / name)) as container:
+            first_audio = next(container.decode(audio=0)).time
+            container.seek(0)
+            first_video = next(container.decode(video=0)).time
+        assert first_video == 0 and first_audio == pytest.approx(0, abs=0.03), name
 
 
 def test_odd_dimensions_cropped_to_even_master_lossless(tmp_path: Path):

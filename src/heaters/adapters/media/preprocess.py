@@ -201,7 +201,6 @@ def _one_pass(
         decode_errors: list[str] = []
         timestamps = TimestampGuesser()
         previous = None
-        video_start: float | None = None
         next_audio_pts = 0
         reported = 0.0
         estimate = max(info.frame_count_estimate, 1)
@@ -210,16 +209,16 @@ def _one_pass(
             for packet in _demux(container, streams, source):
                 for frame in _decode(packet, decode_errors):
                     if packet.stream is audio:
-                        if video_start is None:
-                            continue  # audio before the first picture is cut, so A/V stay aligned at 0
-                        next_audio_pts = _retime_audio(frame, video_start, audio_rate, next_audio_pts)
+                        # Time zero is the first picture (from the probe: with frame threading the first
+                        # picture leaves the decoder after some audio already has). Earlier sound is cut.
+                        if frame.time is not None and frame.time + frame.samples / audio_rate <= info.start_seconds:
+                            continue
+                        next_audio_pts = _retime_audio(frame, info.start_seconds, audio_rate, next_audio_pts)
                         for writer in writers:
                             writer.put(frame)
                         continue
                     stamp = timestamps.best(frame.pts, frame.dts)
                     seconds = float(stamp * frame.time_base) if stamp is not None and frame.time_base else None
-                    if video_start is None:
-                        video_start = seconds or 0.0
                     repeats, emit = grid.place(seconds)
                     if not emit:
                         continue

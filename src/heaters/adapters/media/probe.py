@@ -46,6 +46,7 @@ class ProbeInfo:
     audio_sample_rate: int | None
     audio_channels: int | None
     likely_vfr: bool  # from the header rates; the pass gives the exact answer
+    start_seconds: float  # timestamp of the first picture: time zero of every output
 
     @property
     def display_width(self) -> int:
@@ -122,6 +123,7 @@ def _probe_open(path: Path, container, limits: MediaLimits) -> ProbeInfo:
         audio_sample_rate=audio.codec_context.sample_rate if audio else None,
         audio_channels=audio.codec_context.channels if audio else None,
         likely_vfr=likely_vfr,
+        start_seconds=_frame_seconds(first),
     )
 
 
@@ -134,6 +136,11 @@ def _first_frame(path: Path, container, video) -> av.VideoFrame:
             f"{path.name} could not be decoded ({_reason(error)}); it may be truncated or corrupt"
         ) from error
     raise BadInput(f"{path.name} has no decodable video frames (zero-length, truncated or corrupt)")
+
+
+def _frame_seconds(frame) -> float:
+    stamp = frame.pts if frame.pts is not None else frame.dts
+    return float(stamp * frame.time_base) if stamp is not None and frame.time_base else 0.0
 
 
 def _duration_seconds(container, video) -> float | None:
