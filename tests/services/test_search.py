@@ -1,0 +1,47 @@
+"""Similar-clip search on real footage, through the real pipeline and pgvector."""
+
+from __future__ import annotations
+
+import pytest
+
+from heaters.adapters.sample_media import DEFAULT_CACHE, fetch
+from heaters.domain.errors import Refused
+from heaters.services import review, search
+from heaters.services.ingest import submit_source
+from heaters.services.users import create_user
+from tests.pipeline.conftest import drain
+
+# Single-shot footage, each cut into pieces by a reviewer: pieces of one shot must find each other.
+SHOTS = {"bigbuckbunny.mp4": (66,), "vtest.avi": (265, 530), "tree.avi": (222,)}
+
+
+@pytest.fixture
+def settings(settings, tmp_path):
+    return settings.model_copy(update={"allowed_roots": [DEFAULT_CACHE], "export_grace_seconds": 0})
+
+
+@pytest.mark.slow
+def test_nearest_is_itself_then_pieces_of_the_same_shot(runtime):
+    reviewer = create_user(runtime.database, "ana", "password-1")
+    videos = {name: submit_source(runtime, str(fetch(name))).video_id for name in SHOTS}
+    drain(runtime)
+    for name, cuts in SHOTS.items():
+        for cut in cuts:
+            clip = review.video_timeline(runtime, videos[name])[-1]
+            review.act(runtime, reviewer.id, clip.id, "split", frame=cut)
+    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
+        review.act(runtime, reviewer.id, clip.id, "approve")
+    drain(runtime)
+
+    video_of = {c.id: vid for vid in videos.values() for c in review.video_timeline(runtime, vid)}
+    assert len(video_of) == sum(len(c) + 1 for c in SHOTS.values())
+    for clip_id, video_id in video_of.items():
+        siblings = sum(1 for v in video_of.values() if v == video_id) - 1
+        hits = search.similar_to_clip(runtime, clip_id, k=len(video_of))
+        assert hits[0].clip_id == clip_id and hits[0].distance == pytest.approx(0, abs=1e-5)
+        assert [h.video_id for h in hits[1 : 1 + siblings]] == [video_id] * siblings, (clip_id, hits)
+
+
+def test_text_search_needs_a_clip_style_model(runtime):
+    with pytest.raises(Refused, match="CLIP-style"):
+        search.similar_to_text(runtime, "a rabbit in a meadow")
