@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import av
+import pytest
 from sqlalchemy import func, select
 
 from heaters.adapters.db.models import Artifact, Embedding, SourceVideo
@@ -56,6 +58,15 @@ def test_ingest_to_embedded_on_real_footage(runtime):
         keyframes = session.scalar(select(func.count()).select_from(Artifact).where(Artifact.kind == "keyframe"))
         embeddings = session.scalars(select(Embedding)).all()
     assert len(exports) == len(timeline) and keyframes == 3 * len(timeline) and len(embeddings) == len(timeline)
+    manifest = [
+        json.loads(line) for line in runtime.storage.read_bytes(f"manifests/{video.id}/manifest.jsonl").splitlines()
+    ]
+    assert [(m["start_frame"], m["end_frame"]) for m in manifest] == [c.span for c in timeline]
+    by_key = {a.key: a for a in exports}
+    for record in manifest:
+        assert record["sha256"] == by_key[record["storage_key"]].sha256
+        assert record["fps"] == "25/1" and record["reviewer"] == "ana" and record["source_title"] == "bikes"
+        assert record["duration_seconds"] == pytest.approx((record["end_frame"] - record["start_frame"]) / 25)
     for artifact in exports:
         assert hashlib.sha256(runtime.storage.read_bytes(artifact.key)).hexdigest() == artifact.sha256
         with av.open(runtime.storage.local_path(artifact.key)) as container:

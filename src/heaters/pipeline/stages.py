@@ -7,6 +7,7 @@ means the next attempt overwrites the same objects; nothing is recorded that doe
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -161,13 +162,20 @@ def _record_artifacts(session: Session, rows: list[dict]) -> None:
 
 
 def export(runtime: Runtime, clip: Clip, progress: Progress) -> Recorder:
-    from heaters.adapters.media.clip import cut_clip
-
     video = _clip_video(runtime, clip)
     key = storage_keys.clip_key(video.id, clip.id, clip.start_frame, clip.end_frame)
     with _scratch(runtime, f"export-{clip.id}") as work:
         out = work / "clip.mp4"
-        info = cut_clip(runtime.storage.media_input(video.proxy_key), clip.start_frame, clip.end_frame, out)
+        if runtime.settings.export_profile == "master_reencode":
+            from heaters.adapters.media.reencode import reencode_clip
+
+            source = runtime.storage.media_input(video.master_key)
+            info = reencode_clip(source, clip.start_frame, clip.end_frame, out)
+        else:  # stream copy of exactly these frames from the all-intra proxy: no re-encode
+            from heaters.adapters.media.clip import cut_clip
+
+            source = runtime.storage.media_input(video.proxy_key)
+            info = cut_clip(source, clip.start_frame, clip.end_frame, out)
         runtime.storage.put_file(key, out, content_type="video/mp4")
 
     def record(session: Session, row: Clip) -> None:
@@ -182,12 +190,76 @@ def export(runtime: Runtime, clip: Clip, progress: Progress) -> Recorder:
                     "sha256": info.sha256,
                     "size_bytes": info.size_bytes,
                     "content_type": "video/mp4",
-                    "details": {"start_frame": row.start_frame, "end_frame": row.end_frame, "fps": float(info.fps)},
+                    "details": {
+                        "start_frame": row.start_frame,
+                        "end_frame": row.end_frame,
+                        "fps": str(info.fps),
+                        "profile": runtime.settings.export_profile,
+                    },
                 }
             ],
         )
+        _write_manifest(runtime, session, video)
 
     return record
+
+
+def _write_manifest(runtime: Runtime, session: Session, video: SourceVideo) -> None:
+    """Rewrite the video's manifest (JSON Lines, every exported clip) inside the export's transaction.
+
+    A per-video transaction lock serialises concurrent exports of one video, so each manifest written
+    includes every export committed before it plus this one. A crash after the write and before the
+    commit leaves a manifest naming a clip not yet recorded; the export's retry rewrites it.
+    """
+    from fractions import Fraction
+
+    from heaters.adapters.db.models import User
+    from heaters.domain.manifest import ExportedClip, manifest_jsonl
+
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('manifest'), :video)"), {"video": video.id})
+    session.flush()
+    rows = session.execute(
+        select(Artifact, Clip, User.name)
+        .join(Clip, Clip.id == Artifact.clip_id)
+        .outerjoin(User, User.id == Clip.reviewer_id)
+        .where(Artifact.video_id == video.id, Artifact.kind == "export")
+    ).all()
+    clips = [
+        ExportedClip(
+            video_id=video.id,
+            source_url=video.source_url,
+            source_title=video.title,
+            clip_id=clip.id,
+            start_frame=artifact.details["start_frame"],
+            end_frame=artifact.details["end_frame"],
+            fps=Fraction(artifact.details["fps"]),
+            storage_key=artifact.key,
+            sha256=artifact.sha256,
+            size_bytes=artifact.size_bytes,
+            group=clip.group_id,
+            reviewer=reviewer,
+            exported_at=artifact.created_at.isoformat() if artifact.created_at else None,
+        )
+        for artifact, clip, reviewer in rows
+    ]
+    data = manifest_jsonl(clips).encode()
+    key = storage_keys.manifest_key(video.id)
+    runtime.storage.put_bytes(key, data, content_type="application/x-ndjson")
+    _record_artifacts(
+        session,
+        [
+            {
+                "video_id": video.id,
+                "clip_id": None,
+                "kind": "manifest",
+                "key": key,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size_bytes": len(data),
+                "content_type": "application/x-ndjson",
+                "details": {"clips": len(clips)},
+            }
+        ],
+    )
 
 
 def exported_key(runtime: Runtime, clip_id: int) -> str:
