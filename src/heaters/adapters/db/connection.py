@@ -74,7 +74,9 @@ def to_sqlalchemy_url(libpq_url: str) -> str:
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:
     libpq_url = settings.database_url or embedded_server_url(settings)
     url = to_sqlalchemy_url(libpq_url)
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Pre-ping costs a round trip per checkout; only a remote server drops idle connections behind our back.
+    external = settings.database_url is not None
+    engine = create_engine(url, pool_pre_ping=external, pool_recycle=1800, pool_size=10, max_overflow=20)
     if migrate:
         from heaters.adapters.db.migrate import upgrade_to_head
 
