@@ -251,10 +251,23 @@ def act(
             inverse=inverse,
         )
         approved = [i for i in changed if i in rows and rows[i].state == ClipState.REVIEW_APPROVED]
-    if focus is not None:
-        claim_clip(runtime, reviewer_id, focus)
+        _hold(session, runtime, reviewer_id, focus)
     _queue_exports(runtime, approved)
     return ActionResult(str(action), event_id, video.id, focus, message, changed)
+
+
+def _hold(session, runtime: Runtime, reviewer_id: int, clip_id: int | None) -> None:
+    """Inside the action's transaction: the reviewer holds the clip shown next (after a split or an undo),
+    unless another reviewer's lease on it is still running."""
+    if clip_id is None:
+        return
+    row = session.get(ClipRow, clip_id)
+    if row is None:
+        return
+    now = datetime.now(UTC)
+    if row.claimed_by in (None, reviewer_id) or (row.claim_expires_at and row.claim_expires_at < now):
+        row.claimed_by = reviewer_id
+        row.claim_expires_at = now + timedelta(seconds=runtime.settings.claim_lease_seconds)
 
 
 def _decision(action: ActionKind, timeline: tuple[Clip, ...], clip: Clip) -> ReviewEffect:
@@ -327,8 +340,7 @@ def undo_last(runtime: Runtime, reviewer_id: int) -> ActionResult:
             undoes_event_id=event.id,
         )
         approved = [i for i in changed if i in rows and rows[i].state == ClipState.REVIEW_APPROVED]
-    if focus is not None:
-        claim_clip(runtime, reviewer_id, focus)
+        _hold(session, runtime, reviewer_id, focus)
     _queue_exports(runtime, approved)
     return ActionResult("undo", event_id, event.video_id, focus, f"undid {event.action}", changed)
 

@@ -119,7 +119,8 @@ def next_after(runtime, reviewer_id: int, acted_on: int, result: ActionResult) -
     if action in CUT_ACTIONS and acted_on not in result.changed_clip_ids:
         focus = acted_on
     if focus is not None:
-        review.claim_clip(runtime, reviewer_id, focus)
+        if focus != result.focus_clip_id:  # the service already holds its own focus for the reviewer
+            review.claim_clip(runtime, reviewer_id, focus)
         return review.clip_view(runtime, focus)
     return review.claim_next(runtime, reviewer_id)
 
