@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from heaters.adapters.db.connection import ping
 from heaters.domain.errors import BadInput, HeatersError, NotFound, Refused
 from heaters.runtime import Runtime
-from heaters.web import routes_auth, routes_dashboard, routes_review
+from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
 
@@ -47,6 +47,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_review.router)
     app.include_router(routes_dashboard.router)
+    app.include_router(routes_library.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
