@@ -281,7 +281,8 @@ def _decode(packet, errors: list[str]):
 def _emit(frame, index: int, time_base: Fraction, writers, features: FeatureCollector) -> int:
     frame.pts = index
     frame.time_base = time_base
-    # A decoded frame remembers its I/P/B type and libx264 would obey it; let the profile decide (all-intra).
+    # Decoded frames keep their source I/P/B type, which libx264 takes as a request; clear it so the profile
+    # alone decides (as the ffmpeg CLI does).
     frame.pict_type = av.video.frame.PictureType.NONE
     for writer in writers:
         writer.put(frame)
