@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -25,6 +26,7 @@ from heaters.services import review
 from heaters.services.ingest import submit_source
 from heaters.services.users import create_user
 from heaters.web.app import create_app
+from tests.adapters.conftest import fake_aws_credentials, moto_endpoint, s3_bucket_name, s3_storage  # noqa: F401
 from tests.conftest import new_database
 from tests.pipeline.conftest import drain
 from tests.web.conftest import PASSWORD, add_video, sign_in
@@ -174,6 +176,29 @@ def test_exported_clip_is_served_with_ranges_and_as_a_download(library, client):
     assert ".mp4" in download.headers["content-disposition"] and download.content == whole.content
     pending = library["skipped"]
     assert client.get(f"/clips/{pending}/export.mp4").status_code == 404
+
+
+def test_with_s3_storage_playback_redirects_to_a_presigned_url_and_downloads_stream(library, s3_storage):  # noqa: F811
+    local = library["runtime"]
+    clip_id = an_embedded_clip(library)
+    with local.database.sessions() as session:
+        rows = session.scalars(select(Artifact).where(Artifact.clip_id == clip_id)).all()
+    for row in rows:
+        s3_storage.put_bytes(row.key, local.storage.read_bytes(row.key))
+    export = next(r for r in rows if r.kind == "export")
+    keyframe = next(r for r in rows if r.kind == "keyframe")
+    runtime = Runtime(settings=local.settings, database=local.database, storage=s3_storage, queue=local.queue)
+    with TestClient(create_app(runtime), follow_redirects=False) as s3_client:
+        sign_in(s3_client, "ana")
+        play = s3_client.get(f"/clips/{clip_id}/export.mp4")
+        assert play.status_code == 307 and "Signature" in play.headers["location"]
+        ranged = httpx.get(play.headers["location"], headers={"Range": "bytes=0-99"})
+        assert ranged.status_code == 206 and ranged.content == local.storage.read_bytes(export.key)[:100]
+        download = s3_client.get(f"/clips/{clip_id}/export.mp4?download=1")
+        assert download.status_code == 200 and download.headers["content-disposition"].startswith("attachment")
+        assert download.content == local.storage.read_bytes(export.key)
+        image = s3_client.get(f"/keyframes/{keyframe.id}")
+        assert image.status_code == 200 and image.content == local.storage.read_bytes(keyframe.key)
 
 
 def test_similar_returns_the_clip_itself_first_then_its_sibling(library, client):
