@@ -95,3 +95,22 @@ def test_bad_inputs_end_in_failed_states_with_readable_errors_and_nothing_record
     assert failed.state == "preprocess_failed" and failed.last_error
     assert failed.master_key is None and failed.proxy_key is None
     assert not list(runtime.storage.list(f"proxies/{failed.id}/"))
+
+
+def test_master_reencode_export_profile(runtime):
+    runtime.settings = runtime.settings.model_copy(update={"export_profile": "master_reencode"})
+    video_id = submit_source(runtime, str(fetch("carphone_pristine.mp4"))).video_id
+    drain(runtime)
+    reviewer = create_user(runtime.database, "ana", "password-1")
+    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
+        review.act(runtime, reviewer.id, clip.id, "approve")
+    drain(runtime)
+    with runtime.database.sessions() as session:
+        (export,) = session.scalars(select(Artifact).where(Artifact.kind == "export")).all()
+        assert session.get(ClipRow, export.clip_id).state == "embedded"
+    assert export.details["profile"] == "master_reencode"
+    with av.open(runtime.storage.local_path(export.key)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 176, 144)
+        assert sum(1 for _ in container.decode(stream)) == 120
+    assert video_row(runtime, video_id).frame_count == 120
