@@ -93,11 +93,10 @@ def ingest(
             start_worker_thread(runtime)
         follow_videos(runtime, [item.video_id for item in submitted], console=console, quiet=as_json)
     if as_json:
-        from heaters.services.status import video_summaries
+        from heaters.services.dashboard import list_videos
 
-        ids = [item.video_id for item in submitted]
         created = {item.video_id: item.created for item in submitted}
-        videos = [dict(v, created=created[v["id"]]) for v in video_summaries(runtime.database, ids)]
+        videos = [dict(v.as_json(), created=created[v.id]) for v in list_videos(runtime, video_ids=list(created))]
         typer.echo(json.dumps({"videos": videos}))
     runtime.close()
 
@@ -117,13 +116,14 @@ def retry(target: str = typer.Argument(..., help="video:ID, clip:ID, or a bare v
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")) -> None:
     """Videos and clips by state."""
-    from heaters.services.status import status_counts, video_summaries
+    from heaters.services.dashboard import list_videos
+    from heaters.services.status import status_counts
 
     runtime = _runtime()
     counts = status_counts(runtime.database)
-    videos = video_summaries(runtime.database, limit=50)
+    videos = list_videos(runtime, limit=50)
     if as_json:
-        typer.echo(json.dumps({**counts.as_json(), "recent_videos": videos}))
+        typer.echo(json.dumps({**counts.as_json(), "recent_videos": [v.as_json() for v in videos]}))
         return
     if videos:
         from heaters.cli_progress import overall_fraction, progress_bars
@@ -131,11 +131,11 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
         console.print("[bold]Recent videos[/bold]")
         with progress_bars(console) as bars:
             for video in videos:
-                label = video["state"] + (f": {video['last_error'][:80]}" if video["last_error"] else "")
+                label = video.state + (f": {video.last_error[:80]}" if video.last_error else "")
                 bars.add_task(
-                    f"{video['id']} {str(video['title'])[:40]}",
+                    f"{video.id} {video.title[:40]}",
                     total=1.0,
-                    completed=overall_fraction(video["state"], video["progress"]),
+                    completed=overall_fraction(video.state, video.progress),
                     state=label,
                 )
     for title, by_state in (("Videos", counts.videos), ("Clips", counts.clips)):

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from heaters.domain.stages import DETECT_SCENES, DOWNLOAD, PREPROCESS
 from heaters.domain.states import FAILED_VIDEO_STATES, VideoState
 from heaters.runtime import Runtime
-from heaters.services.status import video_summaries
+from heaters.services.dashboard import list_videos
 
 # Each video stage is a third of the way to review-ready.
 _STAGE_ORDER = [DOWNLOAD, PREPROCESS, DETECT_SCENES]
@@ -45,18 +45,16 @@ def follow_videos(runtime: Runtime, video_ids: list[int], *, console: Console, q
             bars.stop()
         tasks = {vid: bars.add_task(f"video {vid}", total=1.0, state="") for vid in video_ids}
         while True:
-            videos = video_summaries(runtime.database, video_ids)
+            videos = list_videos(runtime, video_ids=video_ids)
             for video in videos:
-                state = video["state"]
-                label = state if not video["last_error"] else f"{state}: {video['last_error'][:80]}"
+                label = video.state if not video.last_error else f"{video.state}: {video.last_error[:80]}"
                 bars.update(
-                    tasks[video["id"]],
-                    completed=overall_fraction(state, video["progress"]),
-                    description=f"{video['id']} {str(video['title'])[:40]}",
+                    tasks[video.id],
+                    completed=overall_fraction(video.state, video.progress),
+                    description=f"{video.id} {video.title[:40]}",
                     state=label,
                 )
-            if all(v["state"] in _FINAL for v in videos):
-                # A failure that will be retried is not final yet.
-                if not any(v["state"] in FAILED_VIDEO_STATES and "retrying" in (v["last_error"] or "") for v in videos):
-                    return
+            # Done when every video is review-ready or failed for good (a failure being retried is not).
+            if all(v.state in _FINAL and "retrying" not in (v.last_error or "") for v in videos):
+                return
             time.sleep(0.5)

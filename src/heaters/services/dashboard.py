@@ -1,4 +1,4 @@
-"""What the pipeline dashboard shows: every video with its state, progress, error and clip counts."""
+"""Videos with their state, progress, error and clip counts: the dashboard, `heaters status`, `ingest --wait`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class VideoRow:
     last_error: str | None
     attempts: int
     duration_seconds: float | None
+    frames: int | None
+    fps: float | None
     clips: int
     pending_review: int
     reviewed: int
@@ -49,6 +51,8 @@ class VideoRow:
             "last_error": self.last_error,
             "attempts": self.attempts,
             "duration_seconds": self.duration_seconds,
+            "frames": self.frames,
+            "fps": self.fps,
             "clips": self.clips,
             "pending_review": self.pending_review,
             "reviewed": self.reviewed,
@@ -57,8 +61,8 @@ class VideoRow:
         }
 
 
-def list_videos(runtime: Runtime, limit: int = 200) -> list[VideoRow]:
-    """Newest first, with counts of the video's active clips."""
+def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None = None) -> list[VideoRow]:
+    """Newest first (all, or just `video_ids`), with counts of the video's active clips."""
     active = Clip.state != ClipState.SUPERSEDED
     counts = (
         select(
@@ -75,6 +79,8 @@ def list_videos(runtime: Runtime, limit: int = 200) -> list[VideoRow]:
         .order_by(SourceVideo.id.desc())
         .limit(limit)
     )
+    if video_ids is not None:
+        query = query.where(SourceVideo.id.in_(video_ids))
     with runtime.database.sessions() as session:
         rows = session.execute(query).all()
     return [
@@ -87,6 +93,8 @@ def list_videos(runtime: Runtime, limit: int = 200) -> list[VideoRow]:
             last_error=video.last_error,
             attempts=video.attempts,
             duration_seconds=video.duration_seconds,
+            frames=video.frame_count,
+            fps=video.fps,
             clips=clips or 0,
             pending_review=pending or 0,
             reviewed=(clips or 0) - (pending or 0),

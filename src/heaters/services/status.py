@@ -1,4 +1,4 @@
-"""Counts of videos and clips by state, for `heaters status` and the dashboard."""
+"""Counts of videos and clips by state, for `heaters status` (the video list is `services.dashboard`)."""
 
 from __future__ import annotations
 
@@ -29,33 +29,3 @@ def status_counts(database: Database) -> StatusCounts:
         videos={state.value: videos.get(state.value, 0) for state in VideoState},
         clips={state.value: clips.get(state.value, 0) for state in ClipState},
     )
-
-
-def video_summaries(database: Database, video_ids: list[int] | None = None, limit: int = 200) -> list[dict]:
-    """Videos with their state and progress (newest first), for `status`, `ingest --wait` and the dashboard."""
-    clip_count = (
-        select(func.count())
-        .where(Clip.video_id == SourceVideo.id, Clip.state != ClipState.SUPERSEDED)
-        .correlate(SourceVideo)
-        .scalar_subquery()
-    )
-    query = select(SourceVideo, clip_count).order_by(SourceVideo.id.desc()).limit(limit)
-    if video_ids is not None:
-        query = query.where(SourceVideo.id.in_(video_ids))
-    with database.sessions() as session:
-        rows = session.execute(query).all()
-    return [
-        {
-            "id": v.id,
-            "title": v.title or v.source,
-            "source": v.source,
-            "state": v.state,
-            "progress": v.progress,
-            "attempts": v.attempts,
-            "last_error": v.last_error,
-            "frames": v.frame_count,
-            "fps": v.fps,
-            "clips": clips,
-        }
-        for v, clips in rows
-    ]

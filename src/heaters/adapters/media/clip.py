@@ -25,19 +25,11 @@ from pathlib import Path
 
 import av
 
+from heaters.adapters.media.inputs import check_frame_range, open_input, sha256_of_file
 from heaters.domain.errors import BadInput, HeatersError
 
 # Scratch space for in-memory cuts (see cut_clip_with_info): RAM-backed where there is one.
 _SCRATCH_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-# FFmpeg http options: reuse one connection for the seeks (multiple_requests); ask for bounded byte
-# ranges (request_size) rather than open-ended `bytes=N-`, so opening or seeking never leaves the rest
-# of a large proxy streaming in for nothing; and bound a stalled read (microseconds).
-_HTTP_OPTIONS = {
-    "multiple_requests": "1",
-    "seekable": "1",
-    "request_size": str(2 * 1024 * 1024),
-    "rw_timeout": "15000000",
-}
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ def cut_clip(source: str | Path, start_frame: int, end_frame: int, out_path: Pat
     os.close(fd)
     try:
         counts, fps = _cut(str(source), start_frame, end_frame, tmp_name)
-        data_hash, size = _sha256_of_file(Path(tmp_name))
+        data_hash, size = sha256_of_file(Path(tmp_name))
         os.replace(tmp_name, out_path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -102,34 +94,10 @@ def cut_clip_with_info(source: str | Path, start_frame: int, end_frame: int) -> 
     return data, info
 
 
-def _is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
-
-
-def _check_range(start_frame: int, end_frame: int) -> None:
-    for name, value in (("start frame", start_frame), ("end frame", end_frame)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise BadInput(f"{name} must be a non-negative integer, got {value!r}")
-    if start_frame >= end_frame:
-        raise BadInput(f"clip frame range is empty: start {start_frame} must be before end {end_frame}")
-
-
-def _open_source(source: str) -> av.container.InputContainer:
-    try:
-        if _is_url(source):
-            return av.open(source, options=_HTTP_OPTIONS)
-        if not Path(source).is_file():
-            raise BadInput(f"proxy not found: {source}")
-        return av.open(source)
-    except av.FFmpegError as exc:
-        where = source.split("?", 1)[0]  # never echo a presigned URL's signature
-        raise BadInput(f"cannot open proxy {where}: {exc}") from exc
-
-
 def _cut(source: str, start_frame: int, end_frame: int, out_file: str) -> tuple[tuple[int, int], Fraction]:
     """Copy the packets into the MP4 file `out_file`. Returns ((video, audio) packet counts, fps)."""
-    _check_range(start_frame, end_frame)
-    with _open_source(source) as container:
+    check_frame_range(start_frame, end_frame)
+    with open_input(source, "proxy") as container:
         if not container.streams.video:
             raise BadInput("proxy has no video stream")
         vin = container.streams.video[0]
@@ -223,13 +191,3 @@ def _copy_packets(
         if video_done and audio_done:
             break
     return n_video, n_audio
-
-
-def _sha256_of_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size

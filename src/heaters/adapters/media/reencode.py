@@ -25,7 +25,8 @@ from pathlib import Path
 import av
 import av.filter
 
-from heaters.adapters.media.clip import _HTTP_OPTIONS, ClipInfo, _check_range, _is_url, _sha256_of_file
+from heaters.adapters.media.clip import ClipInfo
+from heaters.adapters.media.inputs import check_frame_range, open_input, sha256_of_file
 from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.profiles import OutputProfile, export_reencode_profile
 
@@ -44,7 +45,7 @@ def reencode_clip(
 ) -> ClipInfo:
     """Write master frames [start_frame, end_frame) re-encoded with `profile` (default: the export
     re-encode profile) to `out_path`, atomically. `master_source` is a local path or an http(s) URL."""
-    _check_range(start_frame, end_frame)
+    check_frame_range(start_frame, end_frame)
     profile = profile or export_reencode_profile()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +53,7 @@ def reencode_clip(
     os.close(fd)
     try:
         fps, counts = _reencode(str(master_source), start_frame, end_frame, tmp_name, profile)
-        digest, size = _sha256_of_file(Path(tmp_name))
+        digest, size = sha256_of_file(Path(tmp_name))
         os.replace(tmp_name, out_path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -60,22 +61,10 @@ def reencode_clip(
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, digest)
 
 
-def _open_master(source: str) -> av.container.InputContainer:
-    try:
-        if _is_url(source):
-            return av.open(source, options=_HTTP_OPTIONS)
-        if not Path(source).is_file():
-            raise BadInput(f"master not found: {source}")
-        return av.open(source)
-    except av.FFmpegError as exc:
-        where = source.split("?", 1)[0]  # never echo a presigned URL's signature
-        raise BadInput(f"cannot open master {where}: {exc}") from exc
-
-
 def _reencode(
     source: str, start_frame: int, end_frame: int, out_file: str, profile: OutputProfile
 ) -> tuple[Fraction, tuple[int, int]]:
-    with _open_master(source) as container:
+    with open_input(source, "master") as container:
         if not container.streams.video:
             raise BadInput("master has no video stream")
         vin = container.streams.video[0]
