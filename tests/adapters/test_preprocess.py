@@ -203,7 +203,7 @@ def test_over_limits_raise(tmp_path: Path):
 def test_cli_json_summary(tmp_path: Path):
     source = write_video(tmp_path / "small.mp4", frames=5)
     completed = subprocess.run(
-        [sys.executable, "-m", "heaters.cli_preprocess", str(source), "--out", str(tmp_path / "o"), "--json"],
+        [sys.executable, "-m", "heaters.cli.preprocess", str(source), "--out", str(tmp_path / "o"), "--json"],
         check=True,
         capture_output=True,
         text=True,
@@ -217,7 +217,7 @@ def test_cli_bad_input_exit_code(tmp_path: Path):
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
     completed = subprocess.run(
-        [sys.executable, "-m", "heaters.cli_preprocess", str(empty), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "heaters.cli.preprocess", str(empty), "--out", str(tmp_path / "o")],
         capture_output=True,
         text=True,
     )

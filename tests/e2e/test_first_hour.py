@@ -60,6 +60,7 @@ def test_first_hour(running_app: RunningApp, browser, tmp_path):
     assert proxy.exists(), f"no proxy at {proxy}"
     assert frame_checksums(downloaded) == frame_checksums(proxy, exported["start_frame"], exported["end_frame"])
     assert not console_errors, console_errors
+    text_search_answers(page)  # last: a refusal (409) is logged by the browser as a console error
     context.close()
     assert "Traceback" not in running_app.output(), running_app.output()
 
@@ -264,6 +265,23 @@ def similar_in_library(page) -> None:
         "[...document.querySelectorAll('#results-grid .clip-card img')].every(i => i.complete && i.naturalWidth > 0)"
     )
     page.evaluate("window.scrollTo(0, 0)")
+
+
+def text_search_answers(page) -> None:
+    """The search box is always offered: it answers with clips, or (image-only model, the offline default)
+    with a message saying why not; never with silence."""
+    page.fill("#search-text", "cyclists at a crossing")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_function(
+        "!document.querySelector('#search-error').hidden"
+        " || document.querySelector('#results-title').textContent.startsWith('Matches')"
+    )
+    if page.locator("#search-error").is_visible():
+        print("text search refused:", page.locator("#search-error").inner_text())
+        assert page.locator("#search-error").inner_text().strip()
+    else:
+        assert page.locator("#results-grid .clip-card").count() >= 1
+    page.keyboard.press("Escape")
 
 
 def download_clip(page, clip: dict, tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The `heaters` command line. Thin: each command parses options and calls a service or adapter."""
+"""Commands that run and follow the pipeline: serve, worker, ingest, status, retry."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rich.table import Table
 
 from heaters.config import Settings
 
-app = typer.Typer(help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True)
 console = Console()
 
 
@@ -20,7 +19,6 @@ def _runtime():
     return open_runtime(Settings())
 
 
-@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -54,8 +52,7 @@ def serve(
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 
-@app.command("worker")
-def worker_command(
+def worker(
     concurrency: int | None = typer.Option(None, help="Jobs this worker runs at once (default: setting)."),
 ) -> None:
     """Run a pipeline worker. Start as many as you like, on any machine sharing the database and storage."""
@@ -67,7 +64,6 @@ def worker_command(
     run_worker(runtime, concurrency=concurrency)
 
 
-@app.command()
 def ingest(
     sources: list[str] = typer.Argument(..., help="URLs (anything yt-dlp supports) or local paths."),
     force: bool = typer.Option(False, "--force", help="Ingest even if the same URL or content was seen before."),
@@ -85,7 +81,7 @@ def ingest(
             note = "queued" if item.created else "already ingested (use --force to ingest again)"
             console.print(f"video {item.video_id}: {item.source} — {note}")
     if wait:
-        from heaters.cli_progress import follow_videos
+        from heaters.cli.progress import follow_videos
 
         if worker:
             from heaters.pipeline.worker import start_worker_thread
@@ -101,7 +97,6 @@ def ingest(
     runtime.close()
 
 
-@app.command()
 def retry(target: str = typer.Argument(..., help="video:ID, clip:ID, or a bare video ID.")) -> None:
     """Re-queue the failed stage of a video or clip."""
     from heaters.services.retry import retry as retry_stage
@@ -113,7 +108,6 @@ def retry(target: str = typer.Argument(..., help="video:ID, clip:ID, or a bare v
     console.print(f"{result.entity} {result.entity_id}: {result.stage} queued again")
 
 
-@app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")) -> None:
     """Videos and clips by state."""
     from heaters.services.dashboard import list_videos
@@ -126,7 +120,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
         typer.echo(json.dumps({**counts.as_json(), "recent_videos": [v.as_json() for v in videos]}))
         return
     if videos:
-        from heaters.cli_progress import overall_fraction, progress_bars
+        from heaters.cli.progress import overall_fraction, progress_bars
 
         console.print("[bold]Recent videos[/bold]")
         with progress_bars(console) as bars:
@@ -146,69 +140,3 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
             if count:  # --json lists every state; people want to see what is there
                 table.add_row(state, str(count))
         console.print(table)
-
-
-@app.command()
-def search(
-    like: int | None = typer.Option(None, "--like", help="Find clips similar to this clip id."),
-    text: str | None = typer.Option(None, "--text", help="Find clips matching this text (CLIP-style model)."),
-    k: int = typer.Option(12, "-k", help="How many clips to return."),
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
-) -> None:
-    """Similar-clip search, by example clip or by text."""
-    from heaters.services import search as search_service
-
-    if (like is None) == (text is None):
-        raise typer.BadParameter("give exactly one of --like CLIP_ID or --text TEXT")
-    runtime = _runtime()
-    if like is not None:
-        hits = search_service.similar_to_clip(runtime, like, k)
-    else:
-        hits = search_service.similar_to_text(runtime, text, k)
-    if as_json:
-        typer.echo(json.dumps({"query": {"like": like, "text": text, "k": k}, "results": [h.as_json() for h in hits]}))
-        return
-    table = Table(title=f"clips like {like}" if like is not None else f"clips matching {text!r}")
-    for column in ("clip", "similarity", "video", "frames", "file"):
-        table.add_column(column)
-    for hit in hits:
-        table.add_row(
-            str(hit.clip_id),
-            f"{1 - hit.distance:.3f}",
-            f"{hit.video_id} {hit.video_title[:30]}",
-            f"{hit.start_frame}-{hit.end_frame}",
-            hit.export_key or "",
-        )
-    console.print(table)
-
-
-from heaters.cli_clip import clip_command  # noqa: E402  (standalone clip cutting, no database)
-
-app.command("clip")(clip_command)
-
-from heaters.cli_detect import detect_command  # noqa: E402  (standalone shot detection, no database)
-
-app.command("detect")(detect_command)
-
-from heaters.cli_user import user_app  # noqa: E402  (reviewer accounts)
-
-app.add_typer(user_app, name="user")
-
-from heaters.cli_preprocess import preprocess_command  # noqa: E402  (standalone one-pass preprocessing, no database)
-
-app.command("preprocess")(preprocess_command)
-
-
-def main() -> None:
-    """Entry point: domain errors become a readable message and exit code 2, never a traceback."""
-    from heaters.domain.errors import HeatersError
-
-    try:
-        app()
-    except HeatersError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(2) from None
-
-
-if __name__ == "__main__":
-    main()
