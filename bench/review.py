@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -155,6 +156,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="approve/undo/skip/undo rounds per reviewer")
     parser.add_argument("--videos", type=int, default=10)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=400,
+        help="mean pause between one reviewer's requests (a fast human: ~2-3 keys/s); 0 = saturation test",
+    )
     parser.add_argument("--serve", nargs=3, metavar=("DATA_DIR", "DATABASE_URL", "PEER_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -180,7 +187,7 @@ def main() -> None:
                     pass
                 assert time.monotonic() < deadline and server.poll() is None, "server did not start"
                 time.sleep(0.1)
-            results = measure(base, clips, args.reviewers, args.rounds, server.pid)
+            results = measure(base, clips, args.reviewers, args.rounds, server.pid, args.think_ms / 1000)
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -193,8 +200,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int) -> dict[str, list[float]]:
+def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int, think: float) -> dict[str, list[float]]:
     clients = [signed_in_client(base, f"reviewer{i}") for i in range(reviewers)]
+    rng = random.Random(7)
+
+    def pause() -> None:  # a reviewer watches the clip / decides between key presses
+        if think:
+            time.sleep(think * rng.uniform(0.5, 1.5))
+
     results: dict[str, list[float]] = {k: [] for k in ("first", "cached", "peer_file", "action", "peer_health")}
     lock = threading.Lock()
 
@@ -204,6 +217,7 @@ def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int) -> d
         mine = clips[index::reviewers]
         local = {k: [] for k in results}
         for clip_id, start, end in mine:
+            pause()
             local["first"].append(ttfb(client, f"/clips/{clip_id}/video.mp4?v={start}-{end}"))
             local["peer_file"].append(ttfb(client, f"/peer/{clip_id}.mp4"))
             local["cached"].append(ttfb(client, f"/clips/{clip_id}/video.mp4?v={start}-{end}"))
@@ -221,6 +235,7 @@ def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int) -> d
         local_actions, local_peer = [], []
         for _ in range(rounds):
             for action in ("approve", "undo", "skip", "undo"):
+                pause()
                 clip = state["clip"]
                 start = time.perf_counter()
                 if action == "undo":
@@ -256,7 +271,11 @@ def report(results: dict[str, list[float]], args) -> None:
         )
 
     print()
-    print(f"{args.reviewers} concurrent reviewers, {args.videos} videos, 127.0.0.1, one uvicorn process; times in ms")
+    pacing = f"each pausing ~{args.think_ms:.0f} ms between requests" if args.think_ms else "no pauses (saturation)"
+    print(
+        f"{args.reviewers} concurrent reviewers ({pacing}), {args.videos} videos, 127.0.0.1, "
+        "one uvicorn process; times in ms"
+    )
     print(f"{'measure':<34} {'n':>5} {'p50':>8} {'p95':>8}   {'peer':<22} {'p50':>8} {'p95':>8} {'p95 ratio':>8}")
     row("clip TTFB, first request (cut)", results["first"], results["peer_file"], "static file (pre-cut)", 150)
     row("clip TTFB, cached", results["cached"], results["peer_file"], "static file (pre-cut)", 150)
