@@ -45,3 +45,36 @@ def test_nearest_is_itself_then_pieces_of_the_same_shot(runtime):
 def test_text_search_needs_a_clip_style_model(runtime):
     with pytest.raises(Refused, match="CLIP-style"):
         search.similar_to_text(runtime, "a rabbit in a meadow")
+
+
+def test_text_search_with_a_local_clip_style_model(runtime, tmp_path):
+    from heaters.adapters.embeddings import load_model
+    from tests.adapters.tiny_clip import make_tiny_clip
+
+    model_spec = f"clip:{make_tiny_clip(tmp_path / 'tiny-clip')}"
+    runtime.settings = runtime.settings.model_copy(update={"embedding_model": model_spec})
+    reviewer = create_user(runtime.database, "ana", "password-1")
+    video = submit_source(runtime, str(fetch("carphone_pristine.mp4"))).video_id
+    drain(runtime)
+    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
+        review.act(runtime, reviewer.id, clip.id, "approve")
+    drain(runtime)
+
+    hits = search.similar_to_text(runtime, "a man in a car", k=5)
+    (only,) = review.video_timeline(runtime, video)
+    assert [h.clip_id for h in hits] == [only.id]
+    model = load_model(model_spec)
+    assert hits[0].distance == pytest.approx(
+        1 - float(model.embed_text(["a man in a car"])[0] @ _stored(runtime)), abs=1e-4
+    )
+    assert search.similar_to_clip(runtime, only.id)[0].clip_id == only.id
+
+
+def _stored(runtime):
+    import numpy as np
+    from sqlalchemy import select
+
+    from heaters.adapters.db.models import Embedding
+
+    with runtime.database.sessions() as session:
+        return np.asarray(session.scalars(select(Embedding.embedding)).one(), dtype=np.float32)
