@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Connection, select
 
 from heaters.adapters.db import review_store
+from heaters.adapters.db.job_defer import defer_in_transaction
 from heaters.adapters.db.models import Clip as ClipRow
-from heaters.adapters.db.models import SourceVideo
+from heaters.config import Settings
 from heaters.domain import review as review_domain
 from heaters.domain import timeline as timeline_domain
 from heaters.domain.errors import NotFound, Refused
@@ -100,102 +101,68 @@ class ActionResult:
 # --- queue
 
 
+def lease_end(settings: Settings, now: datetime) -> datetime:
+    """When a claim made `now` expires."""
+    return now + timedelta(seconds=settings.claim_lease_seconds)
+
+
+def view_of(page: review_store.ClipPage) -> ClipView:
+    """The `ClipView` of a clip page; position and count come from the timeline the page carries."""
+    active = page.state != ClipState.SUPERSEDED
+    return ClipView(
+        id=page.id,
+        video_id=page.video_id,
+        video_title=page.video_title or page.video_source,
+        start_frame=page.start_frame,
+        end_frame=page.end_frame,
+        fps=page.fps or 25.0,
+        state=page.state,
+        group_id=page.group_id,
+        # the clip's place among the video's active clips (which never overlap), by start
+        position=sum(1 for t in page.timeline if t[1] <= page.start_frame) if active else 0,
+        count=len(page.timeline),
+        video_frames=page.frame_count or page.end_frame,
+    )
+
+
 def claim_next(runtime: Runtime, reviewer_id: int) -> ClipView | None:
     """Claim the next clip to review for a lease: a clip this reviewer already holds, else the next pending
     clip (by video, then time), else a skipped one — skipping means "later", not "never". Two reviewers
     never hold the same clip; an expired claim is free again."""
-    lease = timedelta(seconds=runtime.settings.claim_lease_seconds)
-    with runtime.database.sessions.begin() as session:
-        now = datetime.now(UTC)
-        candidate = (
-            select(ClipRow.id)
-            .where(
-                ClipRow.state.in_((ClipState.PENDING_REVIEW, ClipState.REVIEW_SKIPPED)),
-                (ClipRow.claimed_by.is_(None)) | (ClipRow.claimed_by == reviewer_id) | (ClipRow.claim_expires_at < now),
-            )
-            .order_by(
-                case((ClipRow.claimed_by == reviewer_id, 0), else_=1),
-                case((ClipRow.state == ClipState.PENDING_REVIEW, 0), else_=1),
-                ClipRow.video_id,
-                ClipRow.start_frame,
-            )
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        clip_id = session.execute(
-            update(ClipRow)
-            .where(ClipRow.id == candidate)
-            .values(claimed_by=reviewer_id, claim_expires_at=now + lease)
-            .returning(ClipRow.id)
-        ).scalar()
-    return clip_view(runtime, clip_id) if clip_id is not None else None
+    now = datetime.now(UTC)
+    with runtime.database.engine.begin() as conn:
+        page = review_store.claim_next_and_page(conn, reviewer_id, now, lease_end(runtime.settings, now), prefetch=0)
+    return view_of(page) if page is not None else None
 
 
 def claim_clip(runtime: Runtime, reviewer_id: int, clip_id: int) -> None:
     """Hold a specific clip (the one shown after a split or an undo) unless another reviewer holds it."""
-    lease = timedelta(seconds=runtime.settings.claim_lease_seconds)
-    with runtime.database.sessions.begin() as session:
-        now = datetime.now(UTC)
-        session.execute(
-            update(ClipRow)
-            .where(
-                ClipRow.id == clip_id,
-                (ClipRow.claimed_by.is_(None)) | (ClipRow.claimed_by == reviewer_id) | (ClipRow.claim_expires_at < now),
-            )
-            .values(claimed_by=reviewer_id, claim_expires_at=now + lease)
-        )
+    now = datetime.now(UTC)
+    with runtime.database.engine.begin() as conn:
+        review_store.hold(conn, reviewer_id, clip_id, now, lease_end(runtime.settings, now))
 
 
 def upcoming_clip_ids(runtime: Runtime, reviewer_id: int, after_clip_id: int | None, limit: int = 3) -> list[int]:
     """Unclaimed pending clips likely to come next, for the player to prefetch (a hint, not a claim)."""
-    with runtime.database.sessions() as session:
-        now = datetime.now(UTC)
-        query = select(ClipRow.id).where(
-            ClipRow.state == ClipState.PENDING_REVIEW,
-            (ClipRow.claimed_by.is_(None)) | (ClipRow.claim_expires_at < now),
-        )
-        if after_clip_id is not None:
-            current = session.get(ClipRow, after_clip_id)
-            if current is not None:
-                query = query.where(
-                    (ClipRow.video_id > current.video_id)
-                    | ((ClipRow.video_id == current.video_id) & (ClipRow.start_frame > current.start_frame))
-                )
-        return list(session.scalars(query.order_by(ClipRow.video_id, ClipRow.start_frame).limit(limit)))
+    now = datetime.now(UTC)
+    with runtime.database.engine.connect() as conn:
+        page = review_store.clip_page(conn, after_clip_id, now, limit) if after_clip_id is not None else None
+        upcoming = page.upcoming if page is not None else review_store.upcoming_from_start(conn, now, limit)
+    return [u[0] for u in upcoming]
 
 
 def clip_view(runtime: Runtime, clip_id: int) -> ClipView:
-    with runtime.database.sessions() as session:
-        row = session.get(ClipRow, clip_id)
-        if row is None:
-            raise NotFound(f"no clip {clip_id}")
-        video = session.get(SourceVideo, row.video_id)
-        position, count = session.execute(
-            select(
-                func.count().filter(ClipRow.start_frame <= row.start_frame),
-                func.count(),
-            ).where(ClipRow.video_id == row.video_id, ClipRow.state != ClipState.SUPERSEDED)
-        ).one()
-        return ClipView(
-            id=row.id,
-            video_id=row.video_id,
-            video_title=video.title or video.source,
-            start_frame=row.start_frame,
-            end_frame=row.end_frame,
-            fps=video.fps or 25.0,
-            state=row.state,
-            group_id=row.group_id,
-            position=position if row.state != ClipState.SUPERSEDED else 0,
-            count=count,
-            video_frames=video.frame_count or row.end_frame,
-        )
+    with runtime.database.engine.connect() as conn:
+        page = review_store.clip_page(conn, clip_id, datetime.now(UTC), prefetch=0)
+    if page is None:
+        raise NotFound(f"no clip {clip_id}")
+    return view_of(page)
 
 
 def video_timeline(runtime: Runtime, video_id: int) -> tuple[Clip, ...]:
     with runtime.database.sessions() as session:
-        rows = session.scalars(
-            select(ClipRow)
+        rows = session.execute(
+            select(ClipRow.id, ClipRow.start_frame, ClipRow.end_frame, ClipRow.state, ClipRow.group_id)
             .where(ClipRow.video_id == video_id, ClipRow.state != ClipState.SUPERSEDED)
             .order_by(ClipRow.start_frame)
         ).all()
@@ -216,50 +183,68 @@ def act(
 ) -> ActionResult:
     """Perform one review action on `clip_id`. `frame` is a video frame (split at it / the cut to move);
     `to_frame` is where a moved cut goes. Raises Refused with the reason when the rules say no."""
+    now = datetime.now(UTC)
+    with runtime.database.engine.begin() as conn:
+        result = act_in(conn, runtime.settings, reviewer_id, clip_id, action, frame=frame, to_frame=to_frame, now=now)
+        if result.focus_clip_id is not None:
+            review_store.hold(conn, reviewer_id, result.focus_clip_id, now, lease_end(runtime.settings, now))
+    return result
+
+
+def act_in(
+    conn: Connection,
+    settings: Settings,
+    reviewer_id: int,
+    clip_id: int,
+    action: ActionKind | str,
+    *,
+    frame: int | None = None,
+    to_frame: int | None = None,
+    now: datetime,
+) -> ActionResult:
+    """`act` inside the caller's transaction, without holding the focus clip (the caller shows and holds
+    whatever comes next). Lock the video's timeline, let the domain decide, write it, append the audit
+    event, queue approved clips for export: all or nothing with the caller's commit."""
     action = ActionKind(action)
     if action is ActionKind.UNDO:
-        return undo_last(runtime, reviewer_id)
-    with runtime.database.sessions.begin() as session:
-        clip_row = session.get(ClipRow, clip_id)
-        if clip_row is None:
-            raise NotFound(f"no clip {clip_id}")
-        video = session.get(SourceVideo, clip_row.video_id)
-        timeline, rows = review_store.lock_timeline(session, video.id)
-        by_id = {c.id: c for c in timeline}
-        if clip_id not in by_id:
-            raise Refused(f"clip {clip_id} was replaced by a cut operation; reload to see the current clips")
-        clip = by_id[clip_id]
-        min_frames = max(1, round(runtime.settings.min_clip_seconds * (video.fps or 25.0)))
-        payload = {"clip_id": clip_id, "frame": frame, "to_frame": to_frame}
+        return undo_in(conn, settings, reviewer_id, now=now)
+    locked = review_store.lock_timeline_of_clip(conn, clip_id)
+    timeline = locked.clips
+    by_id = {c.id: c for c in timeline}
+    if clip_id not in by_id:
+        raise Refused(f"clip {clip_id} was replaced by a cut operation; reload to see the current clips")
+    clip = by_id[clip_id]
+    payload = {"clip_id": clip_id, "frame": frame, "to_frame": to_frame}
 
-        if action in CUT_ACTIONS:
-            plan = _cut_plan(action, timeline, clip, frame, to_frame, min_frames)
-            new_ids = review_store.apply_cut_plan(session, video.id, timeline, plan, reviewer_id)
-            applied = timeline_domain.record_applied(timeline, plan, new_ids)
-            focus = _focus_after_cut(action, new_ids, plan, timeline, clip)
-            inverse = {"cut": applied.to_payload()}
-            changed = (*plan.retire, *new_ids)
-            message = _cut_message(action, plan)
-        else:
-            effect = _decision(action, timeline, clip)
-            review_store.apply_review_effect(session, effect, rows, reviewer_id)
-            inverse = {"effect": effect.to_payload()}
-            focus = None
-            changed = tuple(sorted(effect.clip_ids))
-            message = f"{_PAST_TENSE[action]} clip {clip_id}"
-        event_id = review_store.append_event(
-            session,
-            actor_id=reviewer_id,
-            video_id=video.id,
-            clip_id=clip_id,
-            action=action,
-            payload=payload,
-            inverse=inverse,
-        )
-        approved = [i for i in changed if i in rows and rows[i].state == ClipState.REVIEW_APPROVED]
-        _hold(session, runtime, reviewer_id, focus)
-    _queue_exports(runtime, approved)
-    return ActionResult(str(action), event_id, video.id, focus, message, changed)
+    if action in CUT_ACTIONS:
+        min_frames = max(1, round(settings.min_clip_seconds * (locked.fps or 25.0)))
+        plan = _cut_plan(action, timeline, clip, frame, to_frame, min_frames)
+        new_ids, _ = review_store.apply_cut_plan(conn, locked.video_id, timeline, plan, reviewer_id)
+        applied = timeline_domain.record_applied(timeline, plan, new_ids)
+        focus = _focus_after_cut(action, new_ids, plan, timeline, clip)
+        inverse = {"cut": applied.to_payload()}
+        changed = (*plan.retire, *new_ids)
+        message = _cut_message(action, plan)
+        approved: list[int] = []  # a cut operation leaves no clip approved: new clips wait for review
+    else:
+        effect = _decision(action, timeline, clip)
+        review_store.apply_review_effect(conn, effect, reviewer_id, now)
+        inverse = {"effect": effect.to_payload()}
+        focus = None
+        changed = tuple(sorted(effect.clip_ids))
+        message = f"{_PAST_TENSE[action]} clip {clip_id}"
+        approved = _approved_after(timeline, effect)
+    event_id = review_store.append_event(
+        conn,
+        actor_id=reviewer_id,
+        video_id=locked.video_id,
+        clip_id=clip_id,
+        action=action,
+        payload=payload,
+        inverse=inverse,
+    )
+    _queue_exports(conn, settings, approved)
+    return ActionResult(str(action), event_id, locked.video_id, focus, message, changed)
 
 
 _PAST_TENSE = {
@@ -268,20 +253,6 @@ _PAST_TENSE = {
     ActionKind.ARCHIVE: "archived",
     ActionKind.GROUP: "grouped",
 }
-
-
-def _hold(session, runtime: Runtime, reviewer_id: int, clip_id: int | None) -> None:
-    """Inside the action's transaction: the reviewer holds the clip shown next (after a split or an undo),
-    unless another reviewer's lease on it is still running."""
-    if clip_id is None:
-        return
-    row = session.get(ClipRow, clip_id)
-    if row is None:
-        return
-    now = datetime.now(UTC)
-    if row.claimed_by in (None, reviewer_id) or (row.claim_expires_at and row.claim_expires_at < now):
-        row.claimed_by = reviewer_id
-        row.claim_expires_at = now + timedelta(seconds=runtime.settings.claim_lease_seconds)
 
 
 def _decision(action: ActionKind, timeline: tuple[Clip, ...], clip: Clip) -> ReviewEffect:
@@ -321,41 +292,48 @@ def _cut_message(action: ActionKind, plan) -> str:
 
 def undo_last(runtime: Runtime, reviewer_id: int) -> ActionResult:
     """Undo this reviewer's most recent action not yet undone; repeated calls walk further back."""
-    with runtime.database.sessions.begin() as session:
-        event = review_store.last_undoable_event(session, reviewer_id)
-        if event is None:
-            raise Refused("nothing to undo")
-        timeline, rows = review_store.lock_timeline(session, event.video_id)
-        inverse = event.inverse or {}
-        if "cut" in inverse:
-            applied = AppliedCut.from_payload(inverse["cut"])
-            plan = timeline_domain.undo_plan(timeline, applied)
-            review_store.apply_cut_plan(session, event.video_id, timeline, plan, reviewer_id)
-            focus = _restored_focus(event.payload.get("clip_id"), applied)
-            changed = (*plan.retire, *plan.restore)
-            payload_inverse = None
-        else:
-            effect = ReviewEffect.from_payload(inverse["effect"])
-            by_id = {c.id: c for c in timeline}
-            following = _following(timeline, effect)
-            reverse = review_domain.undo(effect, by_id, following)
-            review_store.apply_review_effect(session, reverse, rows, reviewer_id)
-            focus = event.clip_id
-            changed = tuple(sorted(reverse.clip_ids))
-            payload_inverse = None
-        event_id = review_store.append_event(
-            session,
-            actor_id=reviewer_id,
-            video_id=event.video_id,
-            clip_id=event.clip_id,
-            action=ActionKind.UNDO,
-            payload={"undid": event.action, "event_id": event.id},
-            inverse=payload_inverse,
-            undoes_event_id=event.id,
-        )
-        approved = [i for i in changed if i in rows and rows[i].state == ClipState.REVIEW_APPROVED]
-        _hold(session, runtime, reviewer_id, focus)
-    _queue_exports(runtime, approved)
+    now = datetime.now(UTC)
+    with runtime.database.engine.begin() as conn:
+        result = undo_in(conn, runtime.settings, reviewer_id, now=now)
+        if result.focus_clip_id is not None:
+            review_store.hold(conn, reviewer_id, result.focus_clip_id, now, lease_end(runtime.settings, now))
+    return result
+
+
+def undo_in(conn: Connection, settings: Settings, reviewer_id: int, *, now: datetime) -> ActionResult:
+    """`undo_last` inside the caller's transaction, without holding the focus clip (see `act_in`)."""
+    event = review_store.last_undoable_event(conn, reviewer_id)
+    if event is None:
+        raise Refused("nothing to undo")
+    timeline = review_store.lock_timeline(conn, event.video_id)
+    inverse = event.inverse or {}
+    if "cut" in inverse:
+        applied = AppliedCut.from_payload(inverse["cut"])
+        plan = timeline_domain.undo_plan(timeline, applied)
+        review_store.apply_cut_plan(conn, event.video_id, timeline, plan, reviewer_id)
+        focus = _restored_focus(event.payload.get("clip_id"), applied)
+        changed = (*plan.retire, *plan.restore)
+        approved: list[int] = []  # created clips go away, restored ones come back as they were
+    else:
+        effect = ReviewEffect.from_payload(inverse["effect"])
+        by_id = {c.id: c for c in timeline}
+        following = _following(timeline, effect)
+        reverse = review_domain.undo(effect, by_id, following)
+        review_store.apply_review_effect(conn, reverse, reviewer_id, now)
+        focus = event.clip_id
+        changed = tuple(sorted(reverse.clip_ids))
+        approved = _approved_after(timeline, reverse)
+    event_id = review_store.append_event(
+        conn,
+        actor_id=reviewer_id,
+        video_id=event.video_id,
+        clip_id=event.clip_id,
+        action=ActionKind.UNDO,
+        payload={"undid": event.action, "event_id": event.id},
+        inverse=None,
+        undoes_event_id=event.id,
+    )
+    _queue_exports(conn, settings, approved)
     return ActionResult("undo", event_id, event.video_id, focus, f"undid {event.action}", changed)
 
 
@@ -373,6 +351,15 @@ def _following(timeline: tuple[Clip, ...], effect: ReviewEffect) -> Clip | None:
     return timeline[positions[-1] + 1]
 
 
-def _queue_exports(runtime: Runtime, clip_ids: list[int]) -> None:
+def _approved_after(timeline: tuple[Clip, ...], effect: ReviewEffect) -> list[int]:
+    """The clips `effect` touched that are approved once it is written (grouping may touch an approved clip,
+    whose export is then queued again: a job already waiting absorbs it)."""
+    state = {c.id: c.state for c in timeline} | {c.clip_id: c.after for c in effect.changes}
+    return [i for i in sorted(effect.clip_ids) if state.get(i) == ClipState.REVIEW_APPROVED]
+
+
+def _queue_exports(conn: Connection, settings: Settings, clip_ids: list[int]) -> None:
+    """Export approved clips after a grace period (an immediate Ctrl+Z still finds them under review). The jobs
+    are written in the action's transaction, so they exist exactly when the approval does."""
     for clip_id in clip_ids:
-        runtime.queue.defer(EXPORT, clip_id, delay_seconds=runtime.settings.export_grace_seconds)
+        defer_in_transaction(conn, EXPORT, clip_id, delay_seconds=settings.export_grace_seconds)

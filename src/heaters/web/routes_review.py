@@ -9,7 +9,7 @@ from heaters.adapters.media.clip import cut_clip_bytes
 from heaters.adapters.media.thumbnails import strip_frames, timeline_strip
 from heaters.domain.errors import NotFound
 from heaters.domain.review import ActionKind
-from heaters.services import review, review_page
+from heaters.services import review_page
 from heaters.services.users import Reviewer
 from heaters.web.media import CachedMedia, media_response
 from heaters.web.security import api_user, page_user, require_csrf_header
@@ -30,15 +30,13 @@ class ActionRequest(BaseModel):
 @router.get("/review")
 def review_next_page(request: Request, user: Reviewer = Depends(page_user)):
     runtime = request.app.state.runtime
-    state = review_page.page_state(runtime, user.id, review.claim_next(runtime, user.id))
-    return render(request, "review.html", state=state)
+    return render(request, "review.html", state=review_page.next_page_state(runtime, user.id))
 
 
 @router.get("/review/{clip_id}")
 def review_clip_page(clip_id: int, request: Request, user: Reviewer = Depends(page_user)):
     runtime = request.app.state.runtime
-    state = review_page.page_state(runtime, user.id, review_page.open_clip(runtime, user.id, clip_id))
-    return render(request, "review.html", state=state)
+    return render(request, "review.html", state=review_page.open_page_state(runtime, user.id, clip_id))
 
 
 # --- JSON API
@@ -47,29 +45,26 @@ def review_clip_page(clip_id: int, request: Request, user: Reviewer = Depends(pa
 @router.get("/api/review/next")
 def api_next(request: Request, user: Reviewer = Depends(api_user)) -> dict:
     runtime = request.app.state.runtime
-    return review_page.page_state(runtime, user.id, review.claim_next(runtime, user.id))
+    return review_page.next_page_state(runtime, user.id)
 
 
 @router.get("/api/review/clips/{clip_id}")
 def api_open(clip_id: int, request: Request, user: Reviewer = Depends(api_user)) -> dict:
     runtime = request.app.state.runtime
-    return review_page.page_state(runtime, user.id, review_page.open_clip(runtime, user.id, clip_id))
+    return review_page.open_page_state(runtime, user.id, clip_id)
 
 
 @router.post("/api/clips/{clip_id}/actions", dependencies=[Depends(require_csrf_header)])
 def api_act(clip_id: int, body: ActionRequest, request: Request, user: Reviewer = Depends(api_user)) -> dict:
     runtime = request.app.state.runtime
-    result = review.act(runtime, user.id, clip_id, body.action, frame=body.frame, to_frame=body.to_frame)
-    view = review_page.next_after(runtime, user.id, clip_id, result)
-    return {"result": result.as_json(), "state": review_page.page_state(runtime, user.id, view)}
+    # the action and the next clip's page in one transaction
+    return review_page.act_and_show(runtime, user.id, clip_id, body.action, frame=body.frame, to_frame=body.to_frame)
 
 
 @router.post("/api/undo", dependencies=[Depends(require_csrf_header)])
 def api_undo(request: Request, user: Reviewer = Depends(api_user)) -> dict:
     runtime = request.app.state.runtime
-    result = review.undo_last(runtime, user.id)
-    view = review_page.next_after(runtime, user.id, -1, result)
-    return {"result": result.as_json(), "state": review_page.page_state(runtime, user.id, view)}
+    return review_page.undo_and_show(runtime, user.id)
 
 
 # --- media
