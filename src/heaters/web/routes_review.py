@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from heaters.adapters.media.clip import cut_clip_bytes
@@ -55,16 +56,18 @@ def api_open(clip_id: int, request: Request, user: Reviewer = Depends(api_user))
 
 
 @router.post("/api/clips/{clip_id}/actions", dependencies=[Depends(require_csrf_header)])
-def api_act(clip_id: int, body: ActionRequest, request: Request, user: Reviewer = Depends(api_user)) -> dict:
+def api_act(clip_id: int, body: ActionRequest, request: Request, user: Reviewer = Depends(api_user)) -> JSONResponse:
     runtime = request.app.state.runtime
-    # the action and the next clip's page in one transaction
-    return review_page.act_and_show(runtime, user.id, clip_id, body.action, frame=body.frame, to_frame=body.to_frame)
+    # The action and the next clip's page in one transaction. The answer is plain JSON data already: returned
+    # as a JSONResponse it skips FastAPI's response validation, which costs more than the rest on each key.
+    answer = review_page.act_and_show(runtime, user.id, clip_id, body.action, frame=body.frame, to_frame=body.to_frame)
+    return JSONResponse(answer)
 
 
 @router.post("/api/undo", dependencies=[Depends(require_csrf_header)])
-def api_undo(request: Request, user: Reviewer = Depends(api_user)) -> dict:
+def api_undo(request: Request, user: Reviewer = Depends(api_user)) -> JSONResponse:
     runtime = request.app.state.runtime
-    return review_page.undo_and_show(runtime, user.id)
+    return JSONResponse(review_page.undo_and_show(runtime, user.id))
 
 
 # --- media
