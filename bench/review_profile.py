@@ -4,10 +4,9 @@
 
 No HTTP: one reviewer in one thread on an embedded PostgreSQL in a temporary directory, cycling
 approve / undo / skip / undo like bench/review.py, through the same service calls the routes make
-(the action, the next clip to show, the page state). Round trips are counted at the SQLAlchemy engine
-(statements plus BEGIN / COMMIT / ROLLBACK); a job deferred through procrastinate's own pool, which this
-engine does not see, counts as one more. Peer: `SELECT 1` on a pooled connection (the floor of one round
-trip), measured in the same run.
+(the action, the next clip to show, the page state). Round trips are counted in psycopg: every wait for a
+server's answer (statements, BEGIN / COMMIT / ROLLBACK, procrastinate's own pool included). Peer:
+`SELECT 1` on a pooled connection (the floor of one round trip), measured in the same run.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,15 +50,21 @@ def prepare(data_dir: Path, videos: int):
 
 
 class RoundTrips:
-    """Counts what the engine sends: statements and transaction control."""
+    """Counts psycopg's waits for a server answer: each is one round trip, whoever sent the query."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self) -> None:
+        import psycopg._cursor_base
+        import psycopg.generators
+
         self.count = 0
-        for name in ("before_cursor_execute", "begin", "commit", "rollback"):
-            event.listen(engine, name, self._bump)
+        original = psycopg.generators.execute
 
-    def _bump(self, *args, **kwargs) -> None:
-        self.count += 1
+        def counted(pgconn):
+            self.count += 1
+            return (yield from original(pgconn))
+
+        psycopg.generators.execute = counted  # commands: BEGIN, COMMIT, ...
+        psycopg._cursor_base.execute = counted  # statements
 
 
 def main() -> None:
@@ -73,16 +78,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="heaters-bench-profile-") as tmp:
         runtime, reviewer = prepare(Path(tmp) / "data", args.videos)
-        trips = RoundTrips(runtime.database.engine)
-        defers = 0
-        original_defer = runtime.queue.defer
-
-        def counting_defer(*a, **k):
-            nonlocal defers
-            defers += 1
-            return original_defer(*a, **k)
-
-        runtime.queue.defer = counting_defer
+        trips = RoundTrips()
 
         def act(clip_id: int, action: str) -> dict:
             if hasattr(review_page, "act_and_show"):  # one transaction for the action and the next page
@@ -106,7 +102,7 @@ def main() -> None:
         profiler = cProfile.Profile() if args.cprofile else None
         for _ in range(args.rounds):
             for action in ("approve", "undo", "skip", "undo"):
-                before_trips, before_defers = trips.count, defers
+                before_trips = trips.count
                 cpu0, wall0 = time.thread_time(), time.perf_counter()
                 if profiler:
                     profiler.enable()
@@ -115,12 +111,11 @@ def main() -> None:
                     profiler.disable()
                 walls.append(time.perf_counter() - wall0)
                 cpus.append(time.thread_time() - cpu0)
-                counts.append(trips.count - before_trips + defers - before_defers)
+                counts.append(trips.count - before_trips)
                 state = answer["state"]
                 wall0 = time.perf_counter()
                 ping()
                 pings.append(time.perf_counter() - wall0)
-        runtime.queue.defer = original_defer
         runtime.close()
 
     def ms(values, q=0.5):

@@ -89,31 +89,37 @@ def open_page_state(runtime, reviewer_id: int, clip_id: int) -> dict:
 def act_and_show(
     runtime, reviewer_id: int, clip_id: int, action, *, frame: int | None = None, to_frame: int | None = None
 ) -> dict:
-    """One review action and what to show next — `review.act`, then `next_after` and `page_state` — in one
-    transaction: the action, its audit event, its export jobs, the next claim and the page all commit
-    together, in a handful of round trips. Returns {"result": …, "state": …}."""
+    """One review action and what to show next — `review.act`, then `next_after` and `page_state` — on one
+    connection in a handful of round trips. Returns {"result": …, "state": …}."""
     now = datetime.now(UTC)
-    with runtime.database.engine.begin() as conn:
-        result = review.act_in(
-            conn, runtime.settings, reviewer_id, clip_id, action, frame=frame, to_frame=to_frame, now=now
-        )
-        return {
-            "result": result.as_json(),
-            "state": _state_after(conn, runtime.settings, reviewer_id, clip_id, result, now),
-        }
+    with runtime.database.engine.connect() as conn:
+        with conn.begin():
+            result = review.act_in(
+                conn, runtime.settings, reviewer_id, clip_id, action, frame=frame, to_frame=to_frame, now=now
+            )
+        return _answer(conn, runtime.settings, reviewer_id, clip_id, result, now)
 
 
 def undo_and_show(runtime, reviewer_id: int) -> dict:
-    """`review.undo_last` and what to show next, in one transaction (see `act_and_show`)."""
+    """`review.undo_last` and what to show next (see `act_and_show`)."""
     now = datetime.now(UTC)
-    with runtime.database.engine.begin() as conn:
-        result = review.undo_in(conn, runtime.settings, reviewer_id, now=now)
-        return {"result": result.as_json(), "state": _state_after(conn, runtime.settings, reviewer_id, -1, result, now)}
+    with runtime.database.engine.connect() as conn:
+        with conn.begin():
+            result = review.undo_in(conn, runtime.settings, reviewer_id, now=now)
+        return _answer(conn, runtime.settings, reviewer_id, -1, result, now)
+
+
+def _answer(conn, settings, reviewer_id: int, acted_on: int, result: ActionResult, now: datetime) -> dict:
+    """After the action's transaction: it has released the video's timeline, which every reviewer working on
+    that video needs for their next action, so the claim and the page read run after it, not under it — each
+    a single statement, atomic on its own (autocommit: no BEGIN/COMMIT round trips)."""
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    return {"result": result.as_json(), "state": _state_after(conn, settings, reviewer_id, acted_on, result, now)}
 
 
 def _state_after(conn, settings, reviewer_id: int, acted_on: int, result: ActionResult, now: datetime) -> dict:
-    """The page state of the clip `next_after` chooses, inside the action's transaction. The service's own
-    focus is held as `review.act` would hold it, even when the page stays on the acted-on clip."""
+    """The page state of the clip `next_after` chooses, claimed or held. The service's own focus is held as
+    `review.act` would hold it, even when the page stays on the acted-on clip."""
     focus = _focus(acted_on, result)
     if result.focus_clip_id is not None and result.focus_clip_id != focus:
         review_store.hold(conn, reviewer_id, result.focus_clip_id, now, review.lease_end(settings, now))
