@@ -210,12 +210,13 @@ class EventRecord:
 
 
 _LAST_UNDOABLE_EVENT = text("""
-    SELECT id, video_id, clip_id, action, payload, inverse FROM review_events
-    WHERE actor_id = :actor_id AND action <> 'undo'
-      AND id NOT IN (SELECT undoes_event_id FROM review_events WHERE undoes_event_id IS NOT NULL)
-    ORDER BY id DESC
+    SELECT e.id, e.video_id, e.clip_id, e.action, e.payload, e.inverse FROM review_events AS e
+    WHERE e.actor_id = :actor_id AND e.action <> 'undo'
+      -- NOT EXISTS probes the unique index on undoes_event_id; NOT IN would hash every undo ever made
+      AND NOT EXISTS (SELECT 1 FROM review_events AS u WHERE u.undoes_event_id = e.id)
+    ORDER BY e.id DESC
     LIMIT 1
-    FOR UPDATE
+    FOR UPDATE OF e
 """)
 
 
