@@ -2,7 +2,11 @@
 
 Each action is one transaction: lock the video's timeline, ask the domain for a plan or effect (or a
 refusal), write it, append the audit event naming the reviewer. Approved clips are queued for export
-after a short grace period, so that an immediate Ctrl+Z still finds them under review.
+after a short grace period, so that an immediate Ctrl+Z still finds them under review; the export job is
+written in the action's transaction, so it exists exactly when the approval does.
+
+`act_in` / `undo_in` do the work inside a caller's transaction (the review page adds the next clip on the
+same connection, see `heaters.services.review_page.act_and_show`); `act` / `undo_last` wrap them.
 """
 
 from __future__ import annotations
