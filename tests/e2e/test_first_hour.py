@@ -74,7 +74,7 @@ def test_first_hour(running_app: RunningApp, browser, tmp_path):
 def server_says_where_and_how(app: RunningApp) -> None:
     said = " ".join(app.output().split())  # the console wraps long lines
     assert f"{app.base_url}/" in said, said
-    assert re.search(r"user admin, password", said), said
+    assert re.search(r"first reviewer.*admin", said), said
 
 
 # --- 2. sign in, upload, wait for review-ready ----------------------------------------------------------

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from heaters.adapters.db.connection import open_database
 from heaters.adapters.db.models import Artifact
@@ -59,8 +59,10 @@ def library(postgres_admin_url, tmp_path_factory, bikes_proxy):
     tree_clip = review.video_timeline(runtime, tree)[-1]
     review.act(runtime, ana.id, tree_clip.id, "split", frame=TREE_SPLIT)
     skipped = review.video_timeline(runtime, bikes)[SKIPPED_INDEX].id
-    while (clip := review.claim_next(runtime, ana.id)) is not None:
+    while (clip := review.claim_next(runtime, ana.id)) is not None and clip.state != "review_skipped":
         review.act(runtime, ana.id, clip.id, "skip" if clip.id == skipped else "approve")
+    with runtime.database.engine.begin() as conn:  # the skipped clip came back to the queue: leave it unheld
+        conn.execute(text("UPDATE clips SET claimed_by = NULL, claim_expires_at = NULL"))
     drain(runtime)
     unreviewed = add_video(runtime, bikes_proxy, title="Bikes, not reviewed yet")
     yield {"runtime": runtime, "bikes": bikes, "tree": tree, "skipped": skipped, "unreviewed": unreviewed}
