@@ -25,7 +25,7 @@ from pathlib import Path
 
 import av
 
-from heaters.adapters.media.inputs import check_frame_range, open_input, sha256_of_file
+from heaters.adapters.media.inputs import atomic_output, check_frame_range, open_input, sha256_of_file
 from heaters.domain.errors import BadInput, HeatersError
 
 # Scratch space for in-memory cuts (see cut_clip_with_info): RAM-backed where there is one.
@@ -63,17 +63,9 @@ class ClipInfo:
 
 def cut_clip(source: str | Path, start_frame: int, end_frame: int, out_path: Path) -> ClipInfo:
     """Write frames [start_frame, end_frame) of the proxy `source` to `out_path` (atomically)."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(Path(out_path)) as tmp_name:
         counts, fps = _cut(str(source), start_frame, end_frame, tmp_name)
         data_hash, size = sha256_of_file(Path(tmp_name))
-        os.replace(tmp_name, out_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, data_hash)
 
 

@@ -1,9 +1,13 @@
-"""Opening stored media for reading — a local file, or a presigned URL read by HTTP byte ranges — and the
-small checks every frame-range cutter shares (clip stream copy, master re-encode)."""
+"""What the frame-range cutters (clip stream copy, master re-encode) share: opening stored media — a local
+file, or a presigned URL read by HTTP byte ranges — the range check, atomic output and its checksum."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -55,3 +59,17 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
+
+
+@contextmanager
+def atomic_output(out_path: Path) -> Iterator[str]:
+    """A temporary file name beside `out_path`, renamed over it only if the block succeeds."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
+    os.close(fd)
+    try:
+        yield tmp_name
+        os.replace(tmp_name, out_path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

@@ -17,8 +17,6 @@ written to a temporary name and renamed, so a failure leaves nothing that looks 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import av
 import av.filter
 
 from heaters.adapters.media.clip import ClipInfo
-from heaters.adapters.media.inputs import check_frame_range, open_input, sha256_of_file
+from heaters.adapters.media.inputs import atomic_output, check_frame_range, open_input, sha256_of_file
 from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.profiles import OutputProfile, export_reencode_profile
 
@@ -47,17 +45,9 @@ def reencode_clip(
     re-encode profile) to `out_path`, atomically. `master_source` is a local path or an http(s) URL."""
     check_frame_range(start_frame, end_frame)
     profile = profile or export_reencode_profile()
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(Path(out_path)) as tmp_name:
         fps, counts = _reencode(str(master_source), start_frame, end_frame, tmp_name, profile)
         digest, size = sha256_of_file(Path(tmp_name))
-        os.replace(tmp_name, out_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, digest)
 
 
