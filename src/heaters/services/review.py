@@ -146,15 +146,6 @@ def claim_clip(runtime: Runtime, reviewer_id: int, clip_id: int) -> None:
         review_store.hold(conn, reviewer_id, clip_id, now, lease_end(runtime.settings, now))
 
 
-def upcoming_clip_ids(runtime: Runtime, reviewer_id: int, after_clip_id: int | None, limit: int = 3) -> list[int]:
-    """Unclaimed pending clips likely to come next, for the player to prefetch (a hint, not a claim)."""
-    now = datetime.now(UTC)
-    with runtime.database.engine.connect() as conn:
-        page = review_store.clip_page(conn, after_clip_id, now, limit) if after_clip_id is not None else None
-        upcoming = page.upcoming if page is not None else review_store.upcoming_from_start(conn, now, limit)
-    return [u[0] for u in upcoming]
-
-
 def clip_view(runtime: Runtime, clip_id: int) -> ClipView:
     with runtime.database.engine.connect() as conn:
         page = review_store.clip_page(conn, clip_id, datetime.now(UTC), prefetch=0)

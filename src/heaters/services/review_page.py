@@ -190,10 +190,3 @@ def next_after(runtime, reviewer_id: int, acted_on: int, result: ActionResult) -
             review.claim_clip(runtime, reviewer_id, focus)
         return review.clip_view(runtime, focus)
     return review.claim_next(runtime, reviewer_id)
-
-
-def open_clip(runtime, reviewer_id: int, clip_id: int) -> ClipView:
-    """Show a specific clip (a link, a click on the timeline): hold it unless another reviewer does."""
-    view = review.clip_view(runtime, clip_id)
-    review.claim_clip(runtime, reviewer_id, clip_id)
-    return view
