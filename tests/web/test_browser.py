@@ -5,19 +5,15 @@ Screenshots land in test-artifacts/ at the repository root.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import update
 
 from heaters.adapters.db.models import SourceVideo
 from heaters.services import review
 from heaters.web.app import create_app
-from tests.web.conftest import PASSWORD, add_video
+from tests.web.conftest import PASSWORD, add_video, served
 
 pytestmark = pytest.mark.browser
 
@@ -35,22 +31,8 @@ FPS = 25.0
 def server(runtime):
     """The app served by uvicorn on 127.0.0.1 (random port) in a thread; stopped at teardown."""
     runtime.settings.min_clip_seconds = 0.2  # 5 frames: room to split the short clips of the sample
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served(create_app(runtime)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

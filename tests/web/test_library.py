@@ -4,14 +4,10 @@ footage: bikes.mp4 (several shots) and tree.avi (one shot, split in two by a rev
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
@@ -29,7 +25,7 @@ from heaters.web.app import create_app
 from tests.adapters.conftest import fake_aws_credentials, moto_endpoint, s3_bucket_name, s3_storage  # noqa: F401
 from tests.conftest import new_database
 from tests.pipeline.conftest import drain
-from tests.web.conftest import PASSWORD, add_video, sign_in
+from tests.web.conftest import PASSWORD, add_video, served, sign_in
 from tests.web.test_browser import ARTIFACTS, browser, new_page  # noqa: F401 (browser is a fixture)
 
 TREE_SPLIT = 111
@@ -254,20 +250,8 @@ def test_review_panel_uses_the_nearest_embedded_clip_of_the_same_video(library, 
 
 @pytest.fixture(scope="module")
 def server(app):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served(app) as base:
+        yield base
 
 
 def browser_sign_in(page, target):
