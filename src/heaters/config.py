@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from heaters.domain import keyframes, limits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEATERS_", env_nested_delimiter="__", extra="ignore")
@@ -28,6 +30,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL (15+, with pgvector) URL. Empty: an embedded PostgreSQL in data_dir/postgres.",
+    )
+    upload_dir: Path | None = Field(
+        default=None, description="Where browser uploads are spooled before ingest. Empty: data_dir/uploads."
     )
     storage_backend: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
@@ -46,15 +51,15 @@ class Settings(BaseSettings):
         description="Hosts/networks (e.g. 127.0.0.1) that URLs may resolve to although private or loopback.",
     )
     max_upload_bytes: int = 20 * 1024**3
-    max_width: int = 7680
-    max_height: int = 4320
-    max_duration_seconds: float = 6 * 3600
+    max_width: int = limits.DEFAULT_MAX_WIDTH
+    max_height: int = limits.DEFAULT_MAX_HEIGHT
+    max_duration_seconds: float = limits.DEFAULT_MAX_DURATION_SECONDS
 
     # --- processing
     proxy_crf: int = 20
     min_clip_seconds: float = 1.0
     export_profile: Literal["stream_copy", "master_reencode"] = "stream_copy"
-    keyframe_strategy: str = Field(default="percent:25,50,75", description="percent:P1,P2,… of each clip.")
+    keyframe_strategy: str = Field(default=keyframes.DEFAULT_STRATEGY, description="percent:P1,P2,… of each clip.")
     embedding_model: str = Field(
         default="efficientnet-lite0",
         description="Built-in model name, or 'clip:/path/to/local/model' for a CLIP-style model.",
@@ -105,9 +110,11 @@ class Settings(BaseSettings):
         return self.data_path / "storage"
 
     @property
+    def uploads_path(self) -> Path:
+        path = self.upload_dir.expanduser().resolve() if self.upload_dir else self.data_path / "uploads"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
     def postgres_dir(self) -> Path:
         return self.data_path / "postgres"
-
-
-def load_settings(**overrides) -> Settings:
-    return Settings(**overrides)

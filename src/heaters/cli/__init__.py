@@ -7,10 +7,36 @@ Commands live in modules by what they touch: `pipeline` (serve, worker, ingest, 
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 carries its own copy of click, and its main loop catches that copy's exceptions
+    from typer import _click
+except ImportError:  # pragma: no cover
+    import click as _click
 
 from heaters.cli import clip, detect, pipeline, preprocess, search, user
+from heaters.domain.errors import HeatersError
 
-app = typer.Typer(help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True)
+
+class _Refused(_click.ClickException):
+    exit_code = 2
+
+
+class _Commands(TyperGroup):
+    """Every command runs inside this group's `invoke`: the one place where a domain error (a refusal, bad
+    input, not found) becomes "Error: …" on standard error and exit code 2 — never a traceback, never a
+    per-command mapping."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HeatersError as error:
+            raise _Refused(str(error)) from None
+
+
+app = typer.Typer(
+    cls=_Commands, help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True
+)
 app.command()(pipeline.serve)
 app.command()(pipeline.worker)
 app.command()(pipeline.ingest)
@@ -23,15 +49,8 @@ app.command("detect")(detect.detect_command)
 app.command("clip")(clip.clip_command)
 
 
-def main() -> None:
-    """Entry point: domain errors become a readable message and exit code 2, never a traceback."""
-    from heaters.domain.errors import HeatersError
-
-    try:
-        app()
-    except HeatersError as error:
-        pipeline.console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(2) from None
+def main(args: list[str] | None = None) -> None:
+    app(args)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
     from heaters.services.status import status_counts
 
     runtime = _runtime()
-    counts = status_counts(runtime.database)
+    counts = status_counts(runtime)
     videos = list_videos(runtime, limit=50)
     if as_json:
         typer.echo(json.dumps({**counts.as_json(), "recent_videos": [v.as_json() for v in videos]}))

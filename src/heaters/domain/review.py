@@ -14,8 +14,9 @@ their end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -201,3 +202,33 @@ def apply_effect(clips: Mapping[int, Clip], effect: ReviewEffect) -> dict[int, C
             raise Refused(f"clip {clip.id}'s group has changed; reload and try again")
         result[clip.id] = replace(clip, group_id=change.after)
     return result
+
+
+# --- claims: who may act on a clip
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A reviewer's lease on a clip: others may view the clip but not act on it until it expires."""
+
+    clip_id: int
+    holder_id: int
+    holder_name: str
+    expires_at: datetime
+
+
+class HeldByAnother(Refused):
+    """The clip is claimed by another reviewer whose lease has not expired."""
+
+
+def check_not_held_by_others(
+    clip_ids: Iterable[int], claims: Mapping[int, Claim], reviewer_id: int, now: datetime
+) -> None:
+    """Refuse an action that would change a clip another reviewer holds (naming who, and until when)."""
+    for clip_id in sorted(clip_ids):
+        claim = claims.get(clip_id)
+        if claim is not None and claim.holder_id != reviewer_id and claim.expires_at > now:
+            raise HeldByAnother(
+                f"clip {clip_id} is being reviewed by {claim.holder_name} until "
+                f"{claim.expires_at.astimezone(UTC):%H:%M:%S} UTC; you can view it but not act on it"
+            )

@@ -159,9 +159,3 @@ def keyframe_key(clip_id: int | str, position: int | str, ext: str = "jpg") -> s
 
 def manifest_key(video_id: int | str) -> str:
     return f"{MANIFESTS}{_id(video_id, 'video id')}/manifest.jsonl"
-
-
-def video_prefixes(video_id: int | str) -> tuple[str, ...]:
-    """Every prefix holding objects of one video (for cleanup/inspection); keyframes are per clip."""
-    vid = _id(video_id, "video id")
-    return tuple(f"{p}{vid}/" for p in (ORIGINALS, MASTERS, PROXIES, FEATURES, CLIPS, MANIFESTS))

@@ -6,9 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from heaters.adapters.db.models import SourceVideo
+from heaters.adapters.db.uow import connection
 from heaters.adapters.sample_media import fetch
 from heaters.runtime import Runtime
 from heaters.services.ingest import Submitted, submit_upload, uploads_dir
@@ -19,8 +17,8 @@ DEMO_FOOTAGE = ("bikes.mp4", "Megamind.avi", "bigbuckbunny.mp4")
 def ingest_demo_footage(runtime: Runtime) -> list[Submitted]:
     """Fetch the sample footage (once, into the media cache) and ingest it like uploads; nothing happens
     when the library already has videos, so restarting with --demo never adds duplicates."""
-    with runtime.database.sessions() as session:
-        if session.scalar(select(func.count()).select_from(SourceVideo)):
+    with connection(runtime.database) as uow:
+        if uow.videos.count():
             return []
     submitted = []
     for name in DEMO_FOOTAGE:

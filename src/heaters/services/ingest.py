@@ -10,9 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import or_, select
-
-from heaters.adapters.db.models import SourceVideo
+from heaters.adapters.db.uow import transaction
 from heaters.domain.sources import SourceKind, classify_source, normalize_url
 from heaters.domain.stages import DOWNLOAD
 from heaters.runtime import Runtime
@@ -34,35 +32,24 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
     else:
         url = None
         source = str(Path(source).expanduser().resolve())
-    with runtime.database.sessions.begin() as session:
+    with transaction(runtime.database) as uow:
         if not force:
-            same_source = SourceVideo.source == source
-            if url:
-                same_source = or_(same_source, SourceVideo.source_url == url)
-            existing = session.scalars(select(SourceVideo).where(same_source).order_by(SourceVideo.id).limit(1)).first()
+            existing = uow.videos.find_submitted(source, url)
             if existing is not None:
-                return Submitted(existing.id, False, source)
-        video = SourceVideo(source=source, source_url=url, state="new", attempts=0, allow_duplicate=force)
-        session.add(video)
-        session.flush()
-        video_id = video.id
+                return Submitted(existing, False, source)
+        video_id = uow.videos.add(source, source_url=url, allow_duplicate=force)
     runtime.queue.defer(DOWNLOAD, video_id)
     return Submitted(video_id, True, source)
 
 
 def uploads_dir(runtime: Runtime) -> Path:
-    path = runtime.settings.data_path / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return runtime.settings.uploads_path
 
 
 def submit_upload(runtime: Runtime, temp_file: Path, filename: str) -> Submitted:
     """A browser upload already written to `temp_file` joins the same pathway as any other source."""
-    with runtime.database.sessions.begin() as session:
-        video = SourceVideo(source=UPLOAD_PREFIX + filename, state="new", attempts=0, title=Path(filename).stem)
-        session.add(video)
-        session.flush()
-        video_id = video.id
+    with transaction(runtime.database) as uow:
+        video_id = uow.videos.add(UPLOAD_PREFIX + filename, title=Path(filename).stem)
     target = upload_path(runtime, video_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(temp_file, target)

@@ -13,17 +13,44 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from heaters.adapters.db.connection import ping
-from heaters.domain.errors import BadInput, HeatersError, NotFound, Refused
+from heaters.domain.errors import BadInput, HeatersError, IllegalTransition, NotFound, Refused
 from heaters.runtime import Runtime
+from heaters.services.status import database_reachable
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
+from heaters.web.templating import flash
+from heaters.web.uploads import NotAllowed, TooLarge
 
 WEB_DIR = Path(__file__).parent
 CLIP_CACHE_BYTES = 512 * 1024**2
 STRIP_CACHE_BYTES = 64 * 1024**2
 SESSION_DAYS = 14
+
+
+# The one mapping of domain errors to HTTP statuses (most specific class first).
+_STATUS_OF_ERROR: tuple[tuple[type[HeatersError], int], ...] = (
+    (TooLarge, 413),
+    (NotFound, 404),
+    (Refused, 409),
+    (IllegalTransition, 409),
+    (BadInput, 400),
+)
+
+
+def status_of(error: HeatersError) -> int:
+    return next((status for kind, status in _STATUS_OF_ERROR if isinstance(error, kind)), 400)
+
+
+def error_response(request: Request, message: str, status: int):
+    """JSON `{"error": …}` with the status for the API and scripts; a form posted by a page gets the message as a
+    flash on the page it came from."""
+    if request.method == "POST" and "application/json" not in request.headers.get("accept", ""):
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            flash(request, message, "error")
+            return RedirectResponse("/", status_code=303)
+    return JSONResponse({"error": message}, status_code=status)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -42,7 +69,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "database": ping(runtime.database)}
+        return {"status": "ok", "database": database_reachable(runtime)}
 
     app.include_router(routes_auth.router)
     app.include_router(routes_review.router)
@@ -55,9 +82,10 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(HeatersError)
     async def domain_error(request: Request, exc: HeatersError):
-        status = 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 400
-        if isinstance(exc, BadInput | Refused | NotFound):
-            return JSONResponse({"error": str(exc)}, status_code=status)
-        return JSONResponse({"error": str(exc)}, status_code=500)
+        return error_response(request, str(exc), status_of(exc))
+
+    @app.exception_handler(NotAllowed)
+    async def upload_not_allowed(request: Request, exc: NotAllowed):
+        return error_response(request, str(exc), 403)
 
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,10 +82,6 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
 
         upgrade_to_head(engine)
     return Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
-
-
-def socket_dir_of(libpq_url: str) -> str | None:
-    return parse_qs(urlparse(libpq_url).query).get("host", [None])[0]
 
 
 def ping(database: Database) -> bool:

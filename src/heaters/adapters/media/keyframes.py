@@ -16,7 +16,13 @@ import av
 from PIL import Image
 
 from heaters.domain.errors import BadInput
-from heaters.domain.keyframes import KeyframePick, KeyframeStrategy, keyframe_picks, parse_keyframe_strategy
+from heaters.domain.keyframes import (
+    DEFAULT_STRATEGY,
+    KeyframePick,
+    KeyframeStrategy,
+    keyframe_picks,
+    parse_keyframe_strategy,
+)
 
 # Pillow format name -> (file extension, content type, save options)
 IMAGE_FORMATS = {
@@ -39,7 +45,7 @@ class Keyframe:
 
 def extract_keyframes(
     clip: str | Path | bytes,
-    strategy: KeyframeStrategy | str = "percent:25,50,75",
+    strategy: KeyframeStrategy | str = DEFAULT_STRATEGY,
     image_format: str = "jpeg",
 ) -> list[Keyframe]:
     """Keyframes of `clip` at the strategy's positions, in strategy order."""
