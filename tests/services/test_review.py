@@ -147,3 +147,14 @@ def test_skipped_clips_come_back_after_the_pending_ones(runtime, reviewers):
     assert (again.id, again.state) == (first.id, "review_skipped")  # then the skipped one, to decide now
     act(runtime, ana.id, again.id, "archive")
     assert claim(runtime, ana.id) is None
+
+
+def test_a_nudge_moves_the_cut_nearest_to_the_reviewers_frame(runtime, reviewers):
+    """The page sends the frame it shows and a delta; the server picks the cut (domain.timeline.nearest_cut)."""
+    ana, _ = reviewers
+    video = make_video(runtime)  # cuts at 50, 100, 150
+    second = review.video_timeline(runtime, video)[1]
+    act(runtime, ana.id, second.id, "move_cut", frame=97, delta=2)  # nearest cut to frame 97 is 100
+    assert spans(runtime, video)[1:3] == [(50, 102, "pending_review"), (102, 150, "pending_review")]
+    with pytest.raises(Refused, match="frame the reviewer is on"):
+        act(runtime, ana.id, review.video_timeline(runtime, video)[1].id, "move_cut", delta=1)

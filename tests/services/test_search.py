@@ -44,7 +44,7 @@ def test_nearest_is_itself_then_pieces_of_the_same_shot(runtime):
 
 def test_text_search_needs_a_clip_style_model(runtime):
     with pytest.raises(Refused, match="CLIP-style"):
-        search.similar_to_text(runtime, "a rabbit in a meadow")
+        search.similar_to_phrase(runtime, "a rabbit in a meadow")
 
 
 def test_text_search_with_a_local_clip_style_model(runtime, tmp_path):
@@ -59,12 +59,12 @@ def test_text_search_with_a_local_clip_style_model(runtime, tmp_path):
     review_queue(runtime, reviewer.id)
     drain(runtime)
 
-    hits = search.similar_to_text(runtime, "a man in a car", k=5)
+    hits = search.similar_to_phrase(runtime, "a man in a car", k=5)
     (only,) = review.video_timeline(runtime, video)
     assert [h.clip_id for h in hits] == [only.id]
     model = load_model(model_spec)
     assert hits[0].distance == pytest.approx(
-        1 - float(model.embed_text(["a man in a car"])[0] @ _stored(runtime)), abs=1e-4
+        1 - float(model.embed_texts(["a man in a car"])[0] @ _stored(runtime)), abs=1e-4
     )
     assert search.similar_to_clip(runtime, only.id)[0].clip_id == only.id
 

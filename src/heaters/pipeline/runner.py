@@ -21,8 +21,7 @@ from dataclasses import dataclass, replace
 from heaters.adapters.db.uow import UnitOfWork, transaction
 from heaters.domain.errors import BadInput
 from heaters.domain.records import ClipRecord, VideoRecord
-from heaters.domain.stages import STAGES, Entity, Stage, retry_backoff_seconds
-from heaters.domain.states import ClipState, VideoState, check_clip_transition, check_video_transition
+from heaters.domain.stages import STAGES, Entity, Stage, check_transition, retry_backoff_seconds
 from heaters.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -43,20 +42,13 @@ class StageOutcome:
     detail: str = ""
 
 
-def _table(uow: UnitOfWork, stage: Stage):
-    return uow.videos if stage.entity == Entity.VIDEO else uow.clips
-
-
 def _transition(stage: Stage, current: str, target: str) -> None:
-    if stage.entity == Entity.VIDEO:
-        check_video_transition(VideoState(current), VideoState(target))
-    else:
-        check_clip_transition(ClipState(current), ClipState(target))
+    check_transition(stage.entity, current, target)
 
 
 def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> StageOutcome:
     with transaction(runtime.database) as uow:
-        table = _table(uow, stage)
+        table = uow.staged(stage.entity)
         entity = table.lock(entity_id)
         if entity is None:
             return StageOutcome(stage.name, entity_id, "skipped", "no such entity")
@@ -76,7 +68,7 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
         return _fail(runtime, stage, entity_id, run_id, f"{type(error).__name__}: {error}", retry=True)
 
     with transaction(runtime.database) as uow:
-        table = _table(uow, stage)
+        table = uow.staged(stage.entity)
         entity = table.lock(entity_id)
         if entity is None or entity.state != stage.running:
             # Someone else finished or cancelled it meanwhile; our objects sit at the same keys.
@@ -94,7 +86,7 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
 def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: str, *, retry: bool) -> StageOutcome:
     settings = runtime.settings
     with transaction(runtime.database) as uow:
-        table = _table(uow, stage)
+        table = uow.staged(stage.entity)
         locked = table.lock_state(entity_id)
         if locked is None or locked[0] != stage.running:
             uow.runs.finish(run_id, "skipped", "state changed while working")

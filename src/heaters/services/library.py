@@ -116,7 +116,7 @@ def similar(runtime: Runtime, clip_id: int, k: int = 12) -> list[search.Hit]:
 
 
 def text_search(runtime: Runtime, text: str, k: int = 12) -> list[search.Hit]:
-    return search.similar_to_text(runtime, text, k=k)
+    return search.similar_to_phrase(runtime, text, k=k)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from heaters.adapters.db.uow import transaction
 from heaters.domain.errors import NotFound, Refused
-from heaters.domain.stages import Entity, stage_waiting_in
-from heaters.domain.states import FAILED_CLIP_STATES, FAILED_VIDEO_STATES
+from heaters.domain.stages import Entity, failed_states, stage_waiting_in
 from heaters.runtime import Runtime
 
 
@@ -21,14 +20,13 @@ class Retried:
 def retry(runtime: Runtime, entity: Entity | str, entity_id: int) -> Retried:
     """Re-queue the failed stage of a video or clip, with a fresh attempt budget."""
     entity = Entity(entity)
-    failed_states = FAILED_VIDEO_STATES if entity is Entity.VIDEO else FAILED_CLIP_STATES
     with transaction(runtime.database) as uow:
-        table = uow.videos if entity is Entity.VIDEO else uow.clips
+        table = uow.staged(entity)
         locked = table.lock_state(entity_id)
         if locked is None:
             raise NotFound(f"no {entity} {entity_id}")
         state, _ = locked
-        if state not in failed_states:
+        if state not in failed_states(entity):
             raise Refused(f"{entity} {entity_id} is {state}, not failed: nothing to retry")
         stage = stage_waiting_in(entity, state)
         table.reset_attempts(entity_id)

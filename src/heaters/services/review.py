@@ -149,14 +149,17 @@ def act_and_show(
     *,
     frame: int | None = None,
     to_frame: int | None = None,
+    delta: int | None = None,
 ) -> Answer:
     """Perform one review action on `clip_id`, then claim or hold what the reviewer sees next. `frame` is a
-    video frame (split at it / the cut to move); `to_frame` is where a moved cut goes. Raises Refused with the
-    reason when the rules say no (HeldByAnother when another reviewer holds a clip it would change)."""
+    video frame (split at it / the cut to move); `to_frame` is where a moved cut goes — or, with `delta`, the
+    cut nearest to `frame` moves by `delta` frames (the page's nudge keys). Raises Refused with the reason when
+    the rules say no (HeldByAnother when another reviewer holds a clip it would change)."""
     now = datetime.now(UTC)
     with connection(runtime.database) as uow:
         with uow.transaction():
-            result = _act(uow, runtime.settings, reviewer_id, clip_id, ActionKind(action), frame, to_frame, now)
+            moves = _Frames(frame, to_frame, delta)
+            result = _act(uow, runtime.settings, reviewer_id, clip_id, ActionKind(action), moves, now)
         return _answer(uow, runtime.settings, reviewer_id, clip_id, result, now)
 
 
@@ -176,8 +179,7 @@ def _act(
     reviewer_id: int,
     clip_id: int,
     action: ActionKind,
-    frame: int | None,
-    to_frame: int | None,
+    frames: _Frames,
     now: datetime,
 ) -> ActionResult:
     if action is ActionKind.UNDO:
@@ -185,6 +187,7 @@ def _act(
     locked = uow.timeline.lock_of_clip(clip_id)
     timeline = locked.clips
     clip = next(c for c in timeline if c.id == clip_id)
+    frame, to_frame = frames.resolve(action, timeline)
     payload = {"clip_id": clip_id, "frame": frame, "to_frame": to_frame}
 
     if action in CUT_ACTIONS:
@@ -217,6 +220,25 @@ def _act(
     )
     _queue_exports(uow, settings, approved)
     return ActionResult(str(action), event_id, locked.video_id, focus, message, changed)
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """The frames an action names: the frame to split at or the cut to move and where to (or by how much)."""
+
+    frame: int | None
+    to_frame: int | None
+    delta: int | None
+
+    def resolve(self, action: ActionKind, timeline: tuple[Clip, ...]) -> tuple[int | None, int | None]:
+        if action is not ActionKind.MOVE_CUT or self.delta is None or self.to_frame is not None:
+            return self.frame, self.to_frame
+        if self.frame is None:
+            raise Refused("nudging a cut needs the frame the reviewer is on")
+        cut = timeline_domain.nearest_cut(timeline, self.frame)
+        if cut is None:
+            raise Refused("this video has no cuts to move")
+        return cut, cut + self.delta
 
 
 _PAST_TENSE = {

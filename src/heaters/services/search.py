@@ -50,14 +50,14 @@ def similar_to_clip(runtime: Runtime, clip_id: int, k: int = 12, model: str | No
         return _hits(uow, pairs)
 
 
-def similar_to_text(runtime: Runtime, text: str, k: int = 12) -> list[Hit]:
+def similar_to_phrase(runtime: Runtime, text: str, k: int = 12) -> list[Hit]:
     from heaters.adapters.embeddings import load_model
 
     _check_k(k)
     if not text.strip():
         raise BadInput("the text query is empty")
     model = load_model(runtime.settings.embedding_model)
-    vector = model.embed_text([text])[0]  # Refused with a clear message for image-only models
+    vector = model.embed_texts([text])[0]  # Refused with a clear message for image-only models
     with transaction(runtime.database) as uow:
         pairs = uow.embeddings.nearest(model=model.name, dimension=model.dimension, vector=vector.tolist(), k=k)
         return _hits(uow, pairs)

@@ -22,6 +22,7 @@ class ActionRequest(BaseModel):
     action: ActionKind
     frame: int | None = None
     to_frame: int | None = None
+    delta: int | None = None  # move_cut: the cut nearest to `frame` moves by this many frames
 
 
 # --- pages
@@ -57,7 +58,9 @@ def api_act(clip_id: int, body: ActionRequest, request: Request, user: Reviewer 
     runtime = request.app.state.runtime
     # The answer is plain JSON data already: returned as a JSONResponse it skips FastAPI's response
     # validation, which costs more than the rest on each key.
-    answer = review.act_and_show(runtime, user.id, clip_id, body.action, frame=body.frame, to_frame=body.to_frame)
+    answer = review.act_and_show(
+        runtime, user.id, clip_id, body.action, frame=body.frame, to_frame=body.to_frame, delta=body.delta
+    )
     return JSONResponse(answer_json(request, answer))
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.gateway import Gateway
 from heaters.adapters.db.job_defer import defer_in_transaction
+from heaters.adapters.db.videos import Videos
 from heaters.domain.stages import Entity, Stage
 
-_TABLES = {Entity.VIDEO: "source_videos", Entity.CLIP: "clips"}
+_TABLES = {Entity.VIDEO: Videos.TABLE, Entity.CLIP: Clips.TABLE}
 # Entities in a stage's ready or running state, without a todo/doing job holding that stage's lock.
 _ORPHANS = """
     SELECT e.id FROM {table} AS e

@@ -26,9 +26,11 @@ from heaters.adapters.db.library import LibraryReads
 from heaters.adapters.db.review_events import ReviewEvents
 from heaters.adapters.db.review_queue import ReviewQueue
 from heaters.adapters.db.stage_runs import StageRuns
+from heaters.adapters.db.staged import StagedTable
 from heaters.adapters.db.timeline import Timeline
 from heaters.adapters.db.users import Users
 from heaters.adapters.db.videos import Videos
+from heaters.domain.stages import Entity
 
 
 class UnitOfWork:
@@ -47,6 +49,10 @@ class UnitOfWork:
         self.jobs = Jobs(conn)
         self.users = Users(conn)
         self.library = LibraryReads(conn)
+
+    def staged(self, entity: Entity) -> StagedTable:
+        """The table the pipeline's stages move `entity` along: the one video-or-clip dispatch."""
+        return self.videos if entity is Entity.VIDEO else self.clips
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:

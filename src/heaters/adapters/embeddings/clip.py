@@ -53,7 +53,7 @@ class ClipModel(EmbeddingModel):
                 rows.append(_as_array(self._model.get_image_features(pixel_values=inputs["pixel_values"])))
         return l2_normalise_rows(np.concatenate(rows))
 
-    def embed_text(self, texts: list[str]) -> np.ndarray:
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with torch.inference_mode():

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import av
 
-from heaters.adapters.media.inputs import atomic_output, check_frame_range, open_input, sha256_of_file
+from heaters.adapters.files import atomic_file, sha256_of_file
+from heaters.adapters.media.inputs import check_frame_range, open_input
 from heaters.domain.errors import BadInput, HeatersError
 
 # Scratch space for in-memory cuts (see cut_clip_with_info): RAM-backed where there is one.
@@ -63,7 +64,8 @@ class ClipInfo:
 
 def cut_clip(source: str | Path, start_frame: int, end_frame: int, out_path: Path) -> ClipInfo:
     """Write frames [start_frame, end_frame) of the proxy `source` to `out_path` (atomically)."""
-    with atomic_output(Path(out_path)) as tmp_name:
+    with atomic_file(Path(out_path)) as tmp_path:
+        tmp_name = str(tmp_path)
         counts, fps = _cut(str(source), start_frame, end_frame, tmp_name)
         data_hash, size = sha256_of_file(Path(tmp_name))
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, data_hash)

@@ -3,11 +3,6 @@ file, or a presigned URL read by HTTP byte ranges — the range check, atomic ou
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -48,28 +43,3 @@ def check_frame_range(start_frame: int, end_frame: int) -> None:
             raise BadInput(f"{name} must be a non-negative integer, got {value!r}")
     if start_frame >= end_frame:
         raise BadInput(f"clip frame range is empty: start {start_frame} must be before end {end_frame}")
-
-
-def sha256_of_file(path: Path) -> tuple[str, int]:
-    """(hex digest, size in bytes) of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
-@contextmanager
-def atomic_output(out_path: Path) -> Iterator[str]:
-    """A temporary file name beside `out_path`, renamed over it only if the block succeeds."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
-    os.close(fd)
-    try:
-        yield tmp_name
-        os.replace(tmp_name, out_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

@@ -23,8 +23,9 @@ from pathlib import Path
 import av
 import av.filter
 
+from heaters.adapters.files import atomic_file, sha256_of_file
 from heaters.adapters.media.clip import ClipInfo
-from heaters.adapters.media.inputs import atomic_output, check_frame_range, open_input, sha256_of_file
+from heaters.adapters.media.inputs import check_frame_range, open_input
 from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.profiles import OutputProfile, export_reencode_profile
 
@@ -45,7 +46,8 @@ def reencode_clip(
     re-encode profile) to `out_path`, atomically. `master_source` is a local path or an http(s) URL."""
     check_frame_range(start_frame, end_frame)
     profile = profile or export_reencode_profile()
-    with atomic_output(Path(out_path)) as tmp_name:
+    with atomic_file(Path(out_path)) as tmp_path:
+        tmp_name = str(tmp_path)
         fps, counts = _reencode(str(master_source), start_frame, end_frame, tmp_name, profile)
         digest, size = sha256_of_file(Path(tmp_name))
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, digest)
