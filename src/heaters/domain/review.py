@@ -15,7 +15,7 @@ their end.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -186,22 +186,6 @@ def undo(effect: ReviewEffect, current: Mapping[int, Clip], following: Clip | No
         check_clip_transition(change.before, change.after)
     reverse_groups = tuple(GroupChange(g.clip_id, g.after, g.before) for g in reversed(effect.group_changes))
     return ReviewEffect(ActionKind.UNDO, reverse, reverse_groups)
-
-
-def apply_effect(clips: Mapping[int, Clip], effect: ReviewEffect) -> dict[int, Clip]:
-    """The clips after `effect`, in memory (the unit of work writes the same changes to the database)."""
-    result = dict(clips)
-    for change in effect.changes:
-        clip = result[change.clip_id]
-        if clip.state is not change.before:
-            raise Refused(f"clip {clip.id} is {describe_state(clip.state)}, not {describe_state(change.before)}")
-        result[clip.id] = replace(clip, state=change.after)
-    for change in effect.group_changes:
-        clip = result[change.clip_id]
-        if clip.group_id != change.before:
-            raise Refused(f"clip {clip.id}'s group has changed; reload and try again")
-        result[clip.id] = replace(clip, group_id=change.after)
-    return result
 
 
 # --- claims: who may act on a clip

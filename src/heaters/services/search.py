@@ -20,6 +20,14 @@ class Hit:
     def clip_id(self) -> int:
         return self.card.clip_id
 
+    @property
+    def video_id(self) -> int:
+        return self.card.video_id
+
+    @property
+    def export_key(self) -> str | None:
+        return self.card.export_key
+
     def as_json(self) -> dict:
         card = self.card
         return {

@@ -47,7 +47,6 @@ _EXPORTS_OF_VIDEO = text("""
     ORDER BY c.start_frame, a.clip_id
 """)
 _LOCK_MANIFEST = text("SELECT pg_advisory_xact_lock(hashtext('manifest'), :video_id)")
-_ALL_KEYS = text("SELECT key FROM artifacts")
 
 
 @dataclass(frozen=True)
@@ -124,6 +123,3 @@ class Artifacts(Gateway):
             ExportRow(*row)
             for row in self.conn.execute(_EXPORTS_OF_VIDEO, {"video_id": video_id, "export": ArtifactKind.EXPORT})
         ]
-
-    def all_keys(self) -> set[str]:
-        return set(self.conn.execute(_ALL_KEYS).scalars())

@@ -60,7 +60,6 @@ _CLIP_PAGE = f"""
     WHERE c.id = {{target}}
 """
 _HOLD_STATEMENT = text(_HOLD)
-_PAGE_OF_CLIP = text(_CLIP_PAGE.format(target=":clip_id"))
 # Holding and reading in one statement: the read sees the row as it was before the claim, which changes
 # nothing the page shows (a claim touches only who holds the clip).
 _HOLD_THEN_PAGE = text("WITH held AS (" + _HOLD + " RETURNING id) " + _CLIP_PAGE.format(target=":clip_id"))
@@ -99,10 +98,6 @@ class ReviewQueue(Gateway):
         """The reviewer holds the clip until `expires_at`, unless another reviewer's lease on it still runs."""
         params = {"reviewer_id": reviewer_id, "clip_id": clip_id, "now": now, "expires_at": expires_at}
         self.conn.execute(_HOLD_STATEMENT, params)
-
-    def clip_page(self, clip_id: int, now: datetime, prefetch: int) -> ClipPage | None:
-        params = {"clip_id": clip_id, "now": now, "prefetch": prefetch, "pending": _PENDING, "superseded": _SUPERSEDED}
-        return _page(self.conn.execute(_PAGE_OF_CLIP, params).first())
 
     def hold_and_page(
         self, reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime, prefetch: int

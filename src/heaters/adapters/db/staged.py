@@ -29,7 +29,6 @@ class StagedTable(Gateway):
         )
         cls._RESET_ATTEMPTS = text(f"UPDATE {cls.TABLE} SET attempts = 0, updated_at = now() WHERE id = :id")
         cls._STATE_FOR_UPDATE = text(f"SELECT state, attempts FROM {cls.TABLE} WHERE id = :id FOR UPDATE")
-        cls._IN_STATES = text(f"SELECT id FROM {cls.TABLE} WHERE state = ANY(:states) ORDER BY id")
 
     def start_attempt(self, entity_id: int, running_state: str) -> None:
         """Mark it running, count the attempt and clear the last error."""
@@ -48,6 +47,3 @@ class StagedTable(Gateway):
         """(state, attempts) with the row locked until the transaction ends; None when there is no such row."""
         row = self.conn.execute(self._STATE_FOR_UPDATE, {"id": entity_id}).first()
         return (row.state, row.attempts) if row is not None else None
-
-    def ids_in_states(self, states: list[str]) -> list[int]:
-        return list(self.conn.execute(self._IN_STATES, {"states": states}).scalars())
