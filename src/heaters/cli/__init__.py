@@ -1,14 +1,15 @@
 """The `heaters` command line. Thin: each command parses options and calls a service or adapter.
 
 Commands live in modules by what they touch: `pipeline` (serve, worker, ingest, status, retry), `search`,
-`user`, and the standalone media tools that need no database (`preprocess`, `detect`, `clip`).
+`user`, `interchange` (export-timeline, export-dataset), and the standalone media tools that need no
+database (`preprocess`, `detect`, `clip`).
 """
 
 from __future__ import annotations
 
 import typer
 
-from heaters.cli import clip, detect, pipeline, preprocess, search, user
+from heaters.cli import clip, detect, interchange, pipeline, preprocess, search, user
 
 app = typer.Typer(help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True)
 app.command()(pipeline.serve)
@@ -21,6 +22,8 @@ app.add_typer(user.user_app, name="user")
 app.command("preprocess")(preprocess.preprocess_command)
 app.command("detect")(detect.detect_command)
 app.command("clip")(clip.clip_command)
+app.command("export-timeline")(interchange.export_timeline)
+app.command("export-dataset")(interchange.export_dataset)
 
 
 def main() -> None:
