@@ -109,8 +109,10 @@ def shippable_clips(
 ) -> list[tuple[DatasetClip, int]]:
     """Clips ready to ship and not yet shipped to `dataset`, in (video, start frame) order, each with an
     estimate of its bytes in a shard (files only; the caller adds headers)."""
-    filters = ["c.state IN :states", "NOT EXISTS (SELECT 1 FROM dataset_shipments s WHERE s.dataset = :dataset "
-               "AND s.clip_id = c.id)"]
+    filters = [
+        "c.state IN :states",
+        "NOT EXISTS (SELECT 1 FROM dataset_shipments s WHERE s.dataset = :dataset AND s.clip_id = c.id)",
+    ]
     params: dict = {"dataset": dataset, "states": [str(s) for s in SHIPPABLE_STATES]}
     if video_ids:
         filters.append("c.video_id IN :videos")
