@@ -185,12 +185,15 @@ def _keyframes_of(conn: Connection, clip_ids: list[int]) -> dict[int, list[tuple
 
 def embedding_vector(conn: Connection, clip_id: int, model: str, strategy: str) -> list[float] | None:
     value = conn.execute(
-        text("SELECT embedding FROM embeddings WHERE clip_id = :clip AND model = :model AND strategy = :strategy"),
+        text(
+            "SELECT embedding::real[] FROM embeddings "
+            "WHERE clip_id = :clip AND model = :model AND strategy = :strategy"
+        ),
         {"clip": clip_id, "model": model, "strategy": strategy},
     ).scalar()
     if value is None:
         return None
-    return [float(x) for x in (value.tolist() if hasattr(value, "tolist") else value)]
+    return [float(x) for x in value]
 
 
 @dataclass(frozen=True)
