@@ -47,7 +47,6 @@ MODEL, STRATEGY, DIMENSION = "bench-model", "percent:25,50,75", 1280
 def build_library(runtime, clips: int, work: Path) -> None:
     """N exported clips with keyframes and embeddings, recorded like the pipeline records them."""
     import av
-    from PIL import Image
     from sqlalchemy import insert
 
     from heaters.adapters.db.models import Artifact, Clip, Embedding, SourceVideo, User
@@ -111,10 +110,13 @@ def build_library(runtime, clips: int, work: Path) -> None:
             )  # fmt: skip
 
 
-def timed(action) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
+def staged_tar(s3, keys: list[str], staging: Path, out: Path) -> None:
+    """The peer for S3: download every object into a directory, then tar it."""
+    for key in keys:
+        target = staging / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.client.download_file(s3.bucket, s3._name(key), str(target))
+    tar_peer(staging, keys, out)
 
 
 def tar_peer(directory: Path, members: list[str], out: Path) -> None:
@@ -175,31 +177,19 @@ def main() -> None:
         for round_ in range(args.rounds):
             base = work / f"round-{round_}"
             base.mkdir()
-            runs = {}
-
-            def ours(runtime, out):
-                runs[out] = export_dataset(runtime, out, shard_size=shard_size, embeddings=True)
-
-            seconds = timed(lambda: ours(local, base / "ours-local"))  # noqa: B023
-            results["ours-local"].append((seconds, runs[base / "ours-local"].bytes))
-            peer = base / "tar-local.tar"
-            seconds = timed(lambda: tar_peer(local.settings.storage_root, keys, peer))  # noqa: B023
-            results["tar-local"].append((seconds, peer.stat().st_size))
-
-            seconds = timed(lambda: ours(remote, base / "ours-s3"))  # noqa: B023
-            results["ours-s3"].append((seconds, runs[base / "ours-s3"].bytes))
-
-            def staged_tar() -> None:
-                staging = base / "staging"
-                for key in keys:
-                    target = staging / key
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    s3.client.download_file(s3.bucket, s3._name(key), str(target))
-                tar_peer(staging, keys, base / "tar-s3.tar")
-
-            seconds = timed(staged_tar)
-            results["tar-s3"].append((seconds, (base / "tar-s3.tar").stat().st_size))
-            assert runs[base / "ours-local"].clips == runs[base / "ours-s3"].clips == args.clips
+            for storage, runtime in (("local", local), ("s3", remote)):
+                out = base / f"ours-{storage}"
+                started = time.perf_counter()
+                run = export_dataset(runtime, out, shard_size=shard_size, embeddings=True)
+                results[f"ours-{storage}"].append((time.perf_counter() - started, run.bytes))
+                assert run.clips == args.clips, run
+                peer = base / f"tar-{storage}.tar"
+                started = time.perf_counter()
+                if storage == "local":
+                    tar_peer(local.settings.storage_root, keys, peer)
+                else:
+                    staged_tar(s3, keys, base / "staging", peer)
+                results[f"tar-{storage}"].append((time.perf_counter() - started, peer.stat().st_size))
             shutil.rmtree(base)
 
         print(
