@@ -250,6 +250,18 @@ def test_webdataset_from_the_pipeline_reads_back_and_a_second_run_ships_nothing(
     check_samples(runtime, samples)
     assert not list(out.glob(f"*{PARTIAL_SUFFIX}"))
 
+    # The README's loading example: a webdataset pipeline that decodes each MP4 to its frames.
+    def frames(key, data):
+        if key == "mp4":
+            return [f.to_ndarray(format="rgb24") for f in av.open(io.BytesIO(data)).decode(video=0)]
+        return None
+
+    urls = sorted(str(p) for p in out.glob("heaters-*.tar"))
+    pipeline = webdataset.WebDataset(urls, shardshuffle=False).decode(frames, "rgb").to_tuple("mp4", "json")
+    decoded = [(len(video), video[0].shape, meta["frame_count"]) for video, meta in pipeline]
+    assert all(n == count for n, _, count in decoded)
+    assert len(decoded) == len(expected) and decoded[0][1] == (272, 640, 3)
+
     again = export_dataset(runtime, out, shard_size=300_000)
     assert (again.clips, again.shards) == (0, [])
     assert len(read_dataset(out)) == len(expected)
@@ -317,6 +329,7 @@ def cli_env(runtime: Runtime) -> dict[str, str]:
         **os.environ,
         "HEATERS_DATA_DIR": str(runtime.settings.data_path),
         "HEATERS_DATABASE_URL": runtime.settings.database_url,
+        "PYTHONFAULTHANDLER": "1",
     }
 
 
@@ -341,8 +354,9 @@ def kill_when_blocked_at(runtime: Runtime, out: Path, seq: int) -> None:
             stderr=subprocess.PIPE,
         )
         try:
-            deadline = time.monotonic() + 300
+            deadline = time.monotonic() + 60
             while child.poll() is None and time.monotonic() < deadline:
+                conn.execute(text("SELECT pg_stat_clear_snapshot()"))  # else a transaction sees one snapshot
                 waiting = conn.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
@@ -353,7 +367,16 @@ def kill_when_blocked_at(runtime: Runtime, out: Path, seq: int) -> None:
                     break
                 time.sleep(0.1)
             assert child.poll() is None, child.stderr.read().decode()
-            assert waiting, "the export never reached the shard"
+            if not waiting:
+                activity = conn.execute(
+                    text(
+                        "SELECT pid, state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
+                        "WHERE datname = current_database()"
+                    )
+                ).all()
+                child.send_signal(signal.SIGABRT)
+                child.wait(timeout=30)
+                raise AssertionError(f"the export never reached the shard: {activity} {child.stderr.read()[-3000:]}")
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=60)
         finally:
