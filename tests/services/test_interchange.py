@@ -296,6 +296,11 @@ def test_webdataset_streamed_from_s3(library, tmp_path, moto_endpoint, fake_aws_
     samples = read_dataset(out)
     assert run.clips == len(samples) == len(shippable(runtime)) and len(run.shards) == 1
     check_samples(runtime, samples)
+    # A timeline made with S3 storage names its media by a lasting s3:// URI, not a presigned URL.
+    video_id = library["videos"]["ntsc"]
+    timeline = otio.adapters.read_from_string(export_timeline(runtime, video_id).data.decode(), "otio_json")
+    urls = {c.media_reference.target_url for c in timeline.find_clips()}
+    assert urls == {f"s3://{s3_bucket_name}/lib/masters/{video_id}/master.mkv"}
 
 
 def test_a_crash_between_commit_and_rename_is_finished_by_the_next_run(library, tmp_path):

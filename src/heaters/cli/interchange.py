@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from heaters.cli.pipeline import _runtime
 from heaters.domain.errors import BadInput
@@ -67,15 +67,14 @@ def export_dataset(
         TextColumn("shipping"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("clips"),
-        DownloadColumn(),
+        TextColumn("clips · {task.fields[written]}"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, disable=as_json, transient=False) as bars:
-        task = bars.add_task("clips", total=None)
+        task = bars.add_task("clips", total=None, written="")
 
         def progress(done: int, total: int, written: int) -> None:
-            bars.update(task, completed=done, total=total)
+            bars.update(task, completed=done, total=total, written=f"{written / 1e6:,.1f} MB written")
 
         def shard_done(name: str, clips: int) -> None:
             if not as_json:
