@@ -40,7 +40,8 @@ from heaters.web.app import create_app
 from tests.adapters.conftest import fake_aws_credentials, moto_endpoint, s3_bucket_name  # noqa: F401
 from tests.conftest import new_database
 from tests.pipeline.conftest import drain
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, served, sign_in
+from tests.web.test_browser import browser, new_page  # noqa: F401 (browser is a fixture)
 
 NTSC = Fraction(30000, 1001)
 CLI = [sys.executable, "-c", "from heaters.cli import main; main()"]
@@ -194,6 +195,28 @@ def test_dashboard_downloads_the_timeline(library):
         assert "timeline.otio" in client.get("/static/dashboard.js").text
 
 
+@pytest.mark.browser
+def test_dashboard_link_downloads_the_timeline_in_a_browser(library, browser):  # noqa: F811
+    video_id = library["videos"]["ntsc"]
+    with served(create_app(library["runtime"])) as base:
+        page = new_page(browser, base)
+        page.goto("/")
+        page.fill("input[name=name]", "ana")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        link = page.locator(f'tr[data-video-id="{video_id}"] a[href$="/timeline.otio"]')
+        link.wait_for()
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == f"heaters-video-{video_id}.otio"
+        timeline = otio.adapters.read_from_file(str(download.value.path()), "otio_json")
+        page.context.close()
+    expected = [(c.start, c.end - c.start) for c in clips_of(library["runtime"], video_id) if c.state == "embedded"]
+    approved = next(t for t in timeline.tracks if t.name == "Approved")
+    assert [(c.source_range.start_time.value, c.source_range.duration.value) for c in approved.find_clips()] == expected
+
+
 # --- WebDataset
 
 
@@ -251,13 +274,12 @@ def test_webdataset_from_the_pipeline_reads_back_and_a_second_run_ships_nothing(
     assert not list(out.glob(f"*{PARTIAL_SUFFIX}"))
 
     # The README's loading example: a webdataset pipeline that decodes each MP4 to its frames.
-    def frames(key, data):
-        if key == "mp4":
-            return [f.to_ndarray(format="rgb24") for f in av.open(io.BytesIO(data)).decode(video=0)]
-        return None
+    def frames(data):
+        return [f.to_ndarray(format="rgb24") for f in av.open(io.BytesIO(data)).decode(video=0)]
 
     urls = sorted(str(p) for p in out.glob("heaters-*.tar"))
-    pipeline = webdataset.WebDataset(urls, shardshuffle=False).decode(frames, "rgb").to_tuple("mp4", "json")
+    dataset = webdataset.WebDataset(urls, shardshuffle=False)
+    pipeline = dataset.decode(webdataset.handle_extension("mp4", frames), "rgb").to_tuple("mp4", "json")
     decoded = [(len(video), video[0].shape, meta["frame_count"]) for video, meta in pipeline]
     assert all(n == count for n, _, count in decoded)
     assert len(decoded) == len(expected) and decoded[0][1] == (272, 640, 3)
@@ -463,3 +485,17 @@ def test_cli_export_timeline_and_errors(library, tmp_path):
         timeout=120,
     )
     assert missing.returncode == 2 and "no video 9999" in missing.stdout and "Traceback" not in missing.stderr
+
+
+def test_cli_export_dataset_reports_progress_and_what_it_shipped(library, tmp_path):
+    runtime = library["runtime"]
+    bikes = library["videos"]["bikes"]
+    command = [*CLI, "export-dataset", str(tmp_path / "ds"), "--video", str(bikes), "--shard-size", "500kB"]
+    first = subprocess.run(command, env=cli_env(runtime), capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    approved = len([c for c in clips_of(runtime, bikes) if c.state == "embedded"])
+    assert f"shipped {approved} clips in" in first.stdout and "MB written" in first.stdout
+    second = subprocess.run(command, env=cli_env(runtime), capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "nothing new to ship" in second.stdout
+    bad = subprocess.run([*command[:-1], "lots"], env=cli_env(runtime), capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "not a size" in bad.stdout
