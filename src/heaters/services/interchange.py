@@ -171,10 +171,11 @@ def export_dataset(
             for indexes in plan:
                 batch = [candidates[i][0] for i in indexes]
                 name = shard_name(seq)
+                vectors = _vectors(runtime, batch) if embeddings else {}
                 writer = shards.ShardWriter(directory, name)
                 try:
                     for clip in batch:
-                        _add_sample(runtime, writer, clip, embeddings)
+                        _add_sample(runtime, writer, clip, vectors.get(int(clip.exported.clip_id)))
                         done += 1
                         if progress:
                             progress(done, len(candidates), run.bytes + writer.bytes_written)
@@ -224,23 +225,22 @@ def _recover(directory: Path, recorded: dict, run: DatasetRun) -> None:
             log.info("removed %s left by an interrupted run (its clips were not recorded)", path.name)
 
 
-def _add_sample(runtime: Runtime, writer, clip: DatasetClip, embeddings: bool) -> None:
+def _vectors(runtime: Runtime, batch: list[DatasetClip]) -> dict[int, list[float]]:
+    wanted = [(int(c.exported.clip_id), c.embedding_model, c.embedding_strategy) for c in batch if c.embedding_model]
+    with runtime.database.engine.connect() as conn:
+        return gateway.embedding_vectors(conn, wanted)
+
+
+def _add_sample(runtime: Runtime, writer, clip: DatasetClip, vector: list[float] | None) -> None:
     storage = runtime.storage
     members: dict = {}
     for member, key in clip.keyframes:
         members[member] = storage.read_bytes(key)
-    with_embedding = False
-    if embeddings and clip.embedding_model:
-        with runtime.database.engine.connect() as conn:
-            vector = gateway.embedding_vector(
-                conn, int(clip.exported.clip_id), clip.embedding_model, clip.embedding_strategy
-            )
-        if vector is not None:
-            buffer = io.BytesIO()
-            np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-            members["npy"] = buffer.getvalue()
-            with_embedding = True
-    members["json"] = sample_record(clip, with_embedding=with_embedding)
+    if vector is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+        members["npy"] = buffer.getvalue()
+    members["json"] = sample_record(clip, with_embedding=vector is not None)
     exported = clip.exported
     with storage.open(exported.storage_key) as stream:
         writer.add(clip.key, stream, exported.size_bytes, exported.sha256, members)

@@ -183,17 +183,24 @@ def _keyframes_of(conn: Connection, clip_ids: list[int]) -> dict[int, list[tuple
     return found
 
 
-def embedding_vector(conn: Connection, clip_id: int, model: str, strategy: str) -> list[float] | None:
-    value = conn.execute(
+def embedding_vectors(conn: Connection, wanted: Sequence[tuple[int, str, str]]) -> dict[int, list[float]]:
+    """clip id → its vector, for each (clip id, model, strategy) wanted that has one. One query."""
+    if not wanted:
+        return {}
+    rows = conn.execute(
         text(
-            "SELECT embedding::real[] FROM embeddings "
-            "WHERE clip_id = :clip AND model = :model AND strategy = :strategy"
+            "SELECT e.clip_id, e.embedding::real[] FROM embeddings e "
+            "JOIN unnest(CAST(:clips AS integer[]), CAST(:models AS text[]), CAST(:strategies AS text[])) "
+            "  AS w(clip_id, model, strategy) "
+            "ON e.clip_id = w.clip_id AND e.model = w.model AND e.strategy = w.strategy"
         ),
-        {"clip": clip_id, "model": model, "strategy": strategy},
-    ).scalar()
-    if value is None:
-        return None
-    return [float(x) for x in value]
+        {
+            "clips": [c for c, _, _ in wanted],
+            "models": [m for _, m, _ in wanted],
+            "strategies": [s for _, _, s in wanted],
+        },
+    )
+    return {clip_id: [float(x) for x in vector] for clip_id, vector in rows}
 
 
 @dataclass(frozen=True)
