@@ -183,6 +183,8 @@ def export_dataset(
                 except BaseException:
                     writer.abort()
                     raise
+                # If this commit fails, the `.partial` stays: the next run asks the record whether it
+                # was committed after all (finish it) or not (remove it, ship its clips again).
                 with engine.begin() as conn:
                     gateway.record_shard(
                         conn,
