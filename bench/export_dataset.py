@@ -5,7 +5,8 @@ copy from a Big Buck Bunny proxy (the same path the pipeline's export takes), th
 and a 1280-d embedding, recorded in an embedded PostgreSQL exactly as the pipeline records them.
 
 - Local: ours (`export_dataset`: MP4s streamed from local storage into shards, checksums verified,
-  shard fsync'd, recorded, renamed) vs the peer, `tar -cf` of the same clip and keyframe files.
+  shard fsync'd, recorded, renamed) vs the peer, `tar -cf` of the same clip and keyframe files; and vs
+  that peer doing the same integrity work (`sha256sum` of the sources and the archive, `sync`).
 - S3 (moto's server on 127.0.0.1): ours streams every object from S3 into the shards; the peer is the
   staging approach — download the same objects with boto3 into a directory, then `tar -cf` it.
 Each is run `--rounds` times into fresh directories, interleaved; the median is reported. Our shards
@@ -180,7 +181,9 @@ def main() -> None:
         remote = Runtime(settings, database, s3, local.queue)
         source_bytes = sum(local.storage.size(k) for k in keys)
 
-        results: dict[str, list[tuple[float, int]]] = {k: [] for k in ("ours-local", "tar-local", "ours-s3", "tar-s3")}
+        results: dict[str, list[tuple[float, int]]] = {
+            k: [] for k in ("ours-local", "tar-local", "tar-local-checked", "ours-s3", "tar-s3")
+        }
         for round_ in range(args.rounds):
             base = work / f"round-{round_}"
             base.mkdir()
@@ -197,6 +200,14 @@ def main() -> None:
                 else:
                     staged_tar(s3, keys, base / "staging", peer)
                 results[f"tar-{storage}"].append((time.perf_counter() - started, peer.stat().st_size))
+                if storage == "local":  # the same integrity work as ours: hash sources and archive, sync
+                    checked = base / "tar-local-checked.tar"
+                    started = time.perf_counter()
+                    tar_peer(local.settings.storage_root, keys, checked)
+                    subprocess.run(["sha256sum", *keys, str(checked)], cwd=local.settings.storage_root,
+                                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+                    subprocess.run(["sync", str(checked)], check=True)
+                    results["tar-local-checked"].append((time.perf_counter() - started, checked.stat().st_size))
             shutil.rmtree(base)
 
         print(
@@ -208,6 +219,7 @@ def main() -> None:
         rows = (
             ("local", "ours: export-dataset (shards)", "ours-local"),
             ("local", "peer: tar -cf of the same files", "tar-local"),
+            ("local", "peer: tar + sha256sum + sync", "tar-local-checked"),
             ("s3", "ours: export-dataset (streamed)", "ours-s3"),
             ("s3", "peer: boto3 download + tar -cf", "tar-s3"),
         )
@@ -224,6 +236,8 @@ def main() -> None:
         for storage in ("local", "s3"):
             ratio = medians[f"tar-{storage}"] / medians[f"ours-{storage}"]
             print(f"{storage}: ours / peer throughput ratio = {ratio:.2f} (peer seconds / our seconds)")
+        ratio = medians["tar-local-checked"] / medians["ours-local"]
+        print(f"local: ours / (tar + sha256sum + sync) throughput ratio = {ratio:.2f}")
         database.engine.dispose()
     finally:
         moto.stop()
