@@ -1,7 +1,8 @@
 """The `heaters` command line. Thin: each command parses options and calls a service or adapter.
 
 Commands live in modules by what they touch: `pipeline` (serve, worker, ingest, status, retry), `search`,
-`user`, and the standalone media tools that need no database (`preprocess`, `detect`, `clip`).
+`user`, `interchange` (export-timeline, export-dataset), and the standalone media tools that need no
+database (`preprocess`, `detect`, `clip`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ try:  # typer >= 0.20 carries its own copy of click, and its main loop catches t
 except ImportError:  # pragma: no cover
     import click as _click
 
-from heaters.cli import clip, detect, pipeline, preprocess, search, user
+from heaters.cli import clip, detect, interchange, pipeline, preprocess, search, user
 from heaters.domain.errors import HeatersError
 
 
@@ -47,6 +48,8 @@ app.add_typer(user.user_app, name="user")
 app.command("preprocess")(preprocess.preprocess_command)
 app.command("detect")(detect.detect_command)
 app.command("clip")(clip.clip_command)
+app.command("export-timeline")(interchange.export_timeline)
+app.command("export-dataset")(interchange.export_dataset)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
-from heaters.domain.errors import BadInput
-from heaters.services import dashboard, ingest
+from heaters.domain.errors import BadInput, NotFound
+from heaters.services import dashboard, ingest, interchange
 from heaters.services.retry import retry
 from heaters.services.status import status_counts
 from heaters.services.users import Reviewer
@@ -93,3 +93,19 @@ def retry_video(video_id: int, request: Request, user: Reviewer = Depends(page_u
         return {"stage": done.stage, "message": message}
     flash(request, message)
     return RedirectResponse("/", status_code=303)
+
+
+TIMELINE_TYPES = {"otio": "application/vnd.opentimelineio+json", "edl": "text/plain; charset=utf-8"}
+
+
+@router.get("/videos/{video_id}/timeline.{format_name}")
+def timeline_download(video_id: int, format_name: str, request: Request, user: Reviewer = Depends(api_user)):
+    """The video's review as an OpenTimelineIO timeline (or EDL), as a file download."""
+    if format_name not in TIMELINE_TYPES:
+        raise NotFound(f"unknown timeline format {format_name!r} (otio or edl)")
+    timeline = interchange.export_timeline(request.app.state.runtime, video_id, format_name)
+    return Response(
+        timeline.data,
+        media_type=TIMELINE_TYPES[format_name],
+        headers={"Content-Disposition": f'attachment; filename="{timeline.filename}"'},
+    )

@@ -188,3 +188,31 @@ class StageRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("stage_runs_stage_entity", "stage", "entity_id"),)
+
+
+class DatasetShard(Base):
+    """A WebDataset shard written by `heaters export-dataset` into a dataset (its output directory)."""
+
+    __tablename__ = "dataset_shards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    samples: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (UniqueConstraint("dataset", "seq", name="dataset_shard_seq"),)
+
+
+class DatasetShipment(Base):
+    """A clip shipped to a dataset, in which shard: at most once per dataset (the primary key)."""
+
+    __tablename__ = "dataset_shipments"
+    dataset: Mapped[str] = mapped_column(Text, primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), primary_key=True)
+    shard_id: Mapped[int] = mapped_column(ForeignKey("dataset_shards.id"))
+    shipped_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (Index("dataset_shipments_shard", "shard_id"),)

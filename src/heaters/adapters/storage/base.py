@@ -96,6 +96,12 @@ class Storage(abc.ABC):
         with self.open(key) as stream:
             return stream.read()
 
+    def object_uri(self, key: str) -> str:
+        """A lasting name of the object for other tools (an editor's timeline): `file://` for a local
+        file, `s3://bucket/key` on S3 (never an expiring presigned URL)."""
+        path = self.local_path(key)
+        return path.as_uri() if path is not None else self.url(key)
+
     def media_input(self, key: str, *, expires: int | None = None) -> str:
         """What to hand FFmpeg/PyAV as an input: the local path when there is one (no copy, no URL
         quoting issues), else a URL that supports byte ranges."""

@@ -158,6 +158,9 @@ class S3Storage(Storage):
         validate_key(key)
         return None
 
+    def object_uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._name(key)}"
+
     def exists(self, key: str) -> bool:
         try:
             self._head(key)

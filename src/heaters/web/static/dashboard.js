@@ -53,6 +53,17 @@ function render(data) {
         : v.pending_review
           ? el("a", { class: "button", href: "/review" }, "Review")
           : null;
+      // The reviewed clips as a timeline for an editor (OpenTimelineIO; EDL for older tools).
+      const timeline =
+        v.reviewed > 0
+          ? el(
+              "span",
+              { class: "timeline-links small" },
+              el("a", { href: `/videos/${v.id}/timeline.otio`, download: "", title: "OpenTimelineIO timeline" }, "OTIO"),
+              " · ",
+              el("a", { href: `/videos/${v.id}/timeline.edl`, download: "", title: "CMX 3600 EDL" }, "EDL"),
+            )
+          : null;
       return el(
         "tr",
         { "data-video-id": v.id, "data-state": v.state },
@@ -61,7 +72,7 @@ function render(data) {
         stateCell,
         el("td", { class: "progress-col" }, progress, pct !== null && v.running ? el("span", { class: "pct" }, `${pct}%`) : null),
         el("td", {}, clips),
-        el("td", {}, retry),
+        el("td", {}, retry, timeline),
       );
     }),
   );
