@@ -66,7 +66,7 @@ def review_video(runtime: Runtime, reviewer_id: int, video_id: int) -> None:
     """Clip 0 approved, 1 and 2 grouped with it, 3 archived, the rest approved."""
     for index, clip in enumerate(review.video_timeline(runtime, video_id)):
         action = {1: "group", 2: "group", 3: "archive"}.get(index, "approve")
-        review.act(runtime, reviewer_id, clip.id, action)
+        review.act_and_show(runtime, reviewer_id, clip.id, action)
 
 
 @pytest.fixture(scope="module")
@@ -484,7 +484,7 @@ def test_cli_export_timeline_and_errors(library, tmp_path):
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 2 and "no video 9999" in missing.stdout and "Traceback" not in missing.stderr
+    assert missing.returncode == 2 and "no video 9999" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_cli_export_dataset_reports_progress_and_what_it_shipped(library, tmp_path):
@@ -498,4 +498,4 @@ def test_cli_export_dataset_reports_progress_and_what_it_shipped(library, tmp_pa
     second = subprocess.run(command, env=cli_env(runtime), capture_output=True, text=True, timeout=300)
     assert second.returncode == 0 and "nothing new to ship" in second.stdout
     bad = subprocess.run([*command[:-1], "lots"], env=cli_env(runtime), capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "not a size" in bad.stdout
+    assert bad.returncode == 2 and "not a size" in bad.stderr
