@@ -1,14 +1,14 @@
 """Submitting sources: record a video in state `new` and queue its download.
 
 Idempotent: the same URL (or local path) is not ingested twice unless `force` is given; the same
-content is caught after download, by hash (see the download stage).
+content is caught by hash (after download for URLs; at submit time for files, see `services.intake`).
+A local path is read by the process that submits it and copied into storage (`services.intake`);
+workers never read local paths.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import or_, select
 
@@ -29,11 +29,11 @@ class Submitted:
 
 def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Submitted:
     source = source.strip()
-    if classify_source(source) is SourceKind.URL:
-        url = normalize_url(source)
-    else:
-        url = None
-        source = str(Path(source).expanduser().resolve())
+    if classify_source(source) is not SourceKind.URL:
+        from heaters.services.intake import submit_local_file
+
+        return submit_local_file(runtime, source, force=force)
+    url = normalize_url(source)
     with runtime.database.sessions.begin() as session:
         if not force:
             same_source = SourceVideo.source == source
@@ -48,27 +48,3 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
         video_id = video.id
     runtime.queue.defer(DOWNLOAD, video_id)
     return Submitted(video_id, True, source)
-
-
-def uploads_dir(runtime: Runtime) -> Path:
-    path = runtime.settings.data_path / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def submit_upload(runtime: Runtime, temp_file: Path, filename: str) -> Submitted:
-    """A browser upload already written to `temp_file` joins the same pathway as any other source."""
-    with runtime.database.sessions.begin() as session:
-        video = SourceVideo(source=UPLOAD_PREFIX + filename, state="new", attempts=0, title=Path(filename).stem)
-        session.add(video)
-        session.flush()
-        video_id = video.id
-    target = upload_path(runtime, video_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(temp_file, target)
-    runtime.queue.defer(DOWNLOAD, video_id)
-    return Submitted(video_id, True, UPLOAD_PREFIX + filename)
-
-
-def upload_path(runtime: Runtime, video_id: int) -> Path:
-    return uploads_dir(runtime) / str(video_id) / "upload"
