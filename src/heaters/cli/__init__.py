@@ -13,6 +13,7 @@ from heaters.cli import clip, detect, pipeline, preprocess, search, user
 app = typer.Typer(help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True)
 app.command()(pipeline.serve)
 app.command()(pipeline.worker)
+app.command()(pipeline.migrate)
 app.command()(pipeline.ingest)
 app.command()(pipeline.status)
 app.command()(pipeline.retry)
@@ -24,13 +25,21 @@ app.command("clip")(clip.clip_command)
 
 
 def main() -> None:
-    """Entry point: domain errors become a readable message and exit code 2, never a traceback."""
+    """Entry point: domain errors and invalid settings become a readable message and exit code 2, never a
+    traceback (messages are redacted: no storage URL or password is printed)."""
+    from pydantic import ValidationError
+
     from heaters.domain.errors import HeatersError
+    from heaters.domain.redact import redact
 
     try:
         app()
     except HeatersError as error:
-        pipeline.console.print(f"[red]error:[/red] {error}")
+        pipeline.console.print(f"[red]error:[/red] {redact(str(error))}", soft_wrap=True, markup=False)
+        raise SystemExit(2) from None
+    except ValidationError as error:
+        problems = "; ".join(f"HEATERS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        pipeline.console.print(f"error: invalid settings: {redact(problems)}", soft_wrap=True, markup=False)
         raise SystemExit(2) from None
 
 

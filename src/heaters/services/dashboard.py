@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from heaters.adapters.db.models import Clip, SourceVideo
+from heaters.domain.redact import redact
 from heaters.domain.states import FAILED_VIDEO_STATES, ClipState, VideoState
 from heaters.runtime import Runtime
 
@@ -90,7 +91,7 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
             source=video.source,
             state=video.state,
             progress=video.progress,
-            last_error=video.last_error,
+            last_error=redact(video.last_error),  # also rows written before errors were redacted
             attempts=video.attempts,
             duration_seconds=video.duration_seconds,
             frames=video.frame_count,

@@ -57,9 +57,18 @@ def get_reviewer(database: Database, user_id: int) -> Reviewer | None:
 
 
 def ensure_first_user(database: Database, name: str, password: str | None) -> tuple[Reviewer, str] | None:
-    """On first start (no users at all), create one; returns it and its password to show once."""
-    with database.sessions() as session:
-        if session.scalar(select(User.id).limit(1)) is not None:
-            return None
+    """On first start (no users at all), create one; returns it and its password to show once.
+
+    Race-free: processes starting together on a fresh database all try, one creates it (ON CONFLICT)."""
+    from heaters.adapters.db.ops_store import any_user, insert_user_if_absent
+
+    if any_user(database):
+        return None
+    name = name.strip()
     password = password or secrets.token_urlsafe(12)
-    return create_user(database, name, password), password
+    if not name or len(name) > 100:
+        raise BadInput("a user name is 1 to 100 characters")
+    if len(password) < 8:
+        raise BadInput("a password is at least 8 characters")
+    user_id = insert_user_if_absent(database, name, _hasher.hash(password))
+    return (Reviewer(user_id, name), password) if user_id is not None else None
