@@ -28,6 +28,7 @@ def main() -> None:
     """Entry point: domain errors and invalid settings become a readable message and exit code 2, never a
     traceback (messages are redacted: no storage URL or password is printed)."""
     from pydantic import ValidationError
+    from rich.text import Text
 
     from heaters.domain.errors import HeatersError
     from heaters.domain.redact import redact
@@ -35,11 +36,12 @@ def main() -> None:
     try:
         app()
     except HeatersError as error:
-        pipeline.console.print(f"[red]error:[/red] {redact(str(error))}", soft_wrap=True, markup=False)
+        pipeline.console.print(Text.assemble(("error:", "red"), " ", redact(str(error))), soft_wrap=True)
         raise SystemExit(2) from None
     except ValidationError as error:
         problems = "; ".join(f"HEATERS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
-        pipeline.console.print(f"error: invalid settings: {redact(problems)}", soft_wrap=True, markup=False)
+        message = Text.assemble(("error:", "red"), f" invalid settings: {redact(problems)}")
+        pipeline.console.print(message, soft_wrap=True)
         raise SystemExit(2) from None
 
 
