@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,7 @@ import psycopg
 import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from heaters.adapters.sample_media import fetch
 from tests.deploy.servers import (
@@ -138,6 +140,7 @@ def postgres():
 
 @pytest.fixture
 def s3_endpoint():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -371,7 +374,13 @@ def test_production_topology_end_to_end(postgres: PostgresServer, s3_endpoint: i
         metrics = other.get("/metrics").text
         clip_count = database("SELECT count(*) FROM clips WHERE state = 'embedded'")[0][0]
         assert f'heaters_clips{{state="embedded"}} {float(clip_count)}' in metrics
-        assert 'heaters_stage_duration_seconds_count{stage="preprocess",outcome="done"} 3.0' in metrics
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(metrics)
+            for sample in family.samples
+        }
+        done_preprocess = (("outcome", "done"), ("stage", "preprocess"))
+        assert samples[("heaters_stage_duration_seconds_count", done_preprocess)] == 3
         assert re.search(r"^\S+Z INFO +heaters\.access: GET /api/review/next 200", webs[0].log(), re.MULTILINE)
         json_lines = [json.loads(line) for line in worker_b.log().splitlines() if line.startswith("{")]
         assert any(e.get("stage") == "embed" and e.get("outcome") == "done" for e in json_lines)

@@ -110,7 +110,7 @@ def exported_clip(clip_id: int, request: Request, download: bool = False, user: 
             content_disposition_type=disposition,
         )
     if not download:
-        return RedirectResponse(runtime.storage.url(stored.key, expires=PRESIGN_SECONDS), status_code=307)
+        return RedirectResponse(runtime.storage.browser_url(stored.key, expires=PRESIGN_SECONDS), status_code=307)
 
     def chunks():
         with runtime.storage.open(stored.key) as stream:
