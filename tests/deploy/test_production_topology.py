@@ -418,7 +418,7 @@ def test_production_topology_end_to_end(postgres: PostgresServer, s3_endpoint: i
     by_process: dict[str, int] = {}
     for application, count in connections.items():
         pid = int(application.rsplit(":", 1)[1]) if application.startswith("heaters:") else None
-        by_process[f"{names.get(pid, 'other')} ({application})"] = count
+        by_process[f"{names.get(pid, 'test harness')} ({application or 'no name'})"] = count
     print("\nDEPLOYMENT FIGURES")
     print(f"  killed worker during preprocess of video {killed_video}")
     print(f"  kill -> surviving worker starts the preprocess again: {restarted_after:.1f} s")
