@@ -313,6 +313,12 @@ def test_production_topology_end_to_end(postgres: PostgresServer, s3_endpoint: i
             )
             assert finished[0][0].endswith(f":{survivor.pid}")
             restarted_after = finished[0][1].timestamp() - killed_at
+            survivor_busy = database(  # the survivor runs one job at a time: its own work comes first
+                "SELECT max(finished_at) FROM stage_runs WHERE worker = %s AND started_at < %s",
+                finished[0][0],
+                finished[0][1],
+            )[0][0]
+            busy_after = max(0.0, survivor_busy.timestamp() - killed_at) if survivor_busy else 0.0
             recovered_after = finished[0][2].timestamp() - killed_at
             # The killed worker starts again on its machine and sweeps what the dead run left.
             victim.start()
@@ -421,6 +427,7 @@ def test_production_topology_end_to_end(postgres: PostgresServer, s3_endpoint: i
         by_process[f"{names.get(pid, 'test harness')} ({application or 'no name'})"] = count
     print("\nDEPLOYMENT FIGURES")
     print(f"  killed worker during preprocess of video {killed_video}")
+    print(f"  kill -> surviving worker free of its own job:        {busy_after:.1f} s")
     print(f"  kill -> surviving worker starts the preprocess again: {restarted_after:.1f} s")
     print(f"  kill -> preprocess of that video done:              {recovered_after:.1f} s")
     for name, mb in peak_rss.items():
