@@ -17,6 +17,7 @@ run: $(STAMP)
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(ARGS)
 
 format: $(STAMP)

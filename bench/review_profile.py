@@ -74,30 +74,22 @@ def main() -> None:
     parser.add_argument("--cprofile", action="store_true", help="print the top functions by cumulative time")
     args = parser.parse_args()
 
-    from heaters.services import review, review_page
+    from heaters.services import review
 
     with tempfile.TemporaryDirectory(prefix="heaters-bench-profile-") as tmp:
         runtime, reviewer = prepare(Path(tmp) / "data", args.videos)
         trips = RoundTrips()
 
-        def act(clip_id: int, action: str) -> dict:
-            if hasattr(review_page, "act_and_show"):  # one transaction for the action and the next page
-                if action == "undo":
-                    return review_page.undo_and_show(runtime, reviewer.id)
-                return review_page.act_and_show(runtime, reviewer.id, clip_id, action)
+        def act(clip_id: int, action: str):
             if action == "undo":
-                result = review.undo_last(runtime, reviewer.id)
-                view = review_page.next_after(runtime, reviewer.id, -1, result)
-            else:
-                result = review.act(runtime, reviewer.id, clip_id, action)
-                view = review_page.next_after(runtime, reviewer.id, clip_id, result)
-            return {"result": result.as_json(), "state": review_page.page_state(runtime, reviewer.id, view)}
+                return review.undo_and_show(runtime, reviewer.id)
+            return review.act_and_show(runtime, reviewer.id, clip_id, action)
 
         def ping() -> None:
             with runtime.database.engine.connect() as conn:
                 conn.execute(text("SELECT 1")).scalar()
 
-        state = review_page.page_state(runtime, reviewer.id, review.claim_next(runtime, reviewer.id))
+        state = review.next_page(runtime, reviewer.id)
         walls, cpus, counts, pings = [], [], [], []
         profiler = cProfile.Profile() if args.cprofile else None
         for _ in range(args.rounds):
@@ -106,13 +98,13 @@ def main() -> None:
                 cpu0, wall0 = time.thread_time(), time.perf_counter()
                 if profiler:
                     profiler.enable()
-                answer = act(state["clip"]["id"], action)
+                answer = act(state.clip.id, action)
                 if profiler:
                     profiler.disable()
                 walls.append(time.perf_counter() - wall0)
                 cpus.append(time.thread_time() - cpu0)
                 counts.append(trips.count - before_trips)
-                state = answer["state"]
+                state = answer.state
                 wall0 = time.perf_counter()
                 ping()
                 pings.append(time.perf_counter() - wall0)

@@ -60,8 +60,9 @@ def run(workers: int, copies: int) -> tuple[float, int, int]:
     ]
     try:
         while True:
-            while (clip := review.claim_next(runtime, reviewer.id)) is not None:
-                review.act(runtime, reviewer.id, clip.id, "approve")
+            state = review.next_page(runtime, reviewer.id)
+            while state.clip is not None:
+                state = review.act_and_show(runtime, reviewer.id, state.clip.id, "approve").state
             with runtime.database.sessions() as session:
                 videos = session.scalars(select(SourceVideo.state)).all()
                 clips = session.scalars(select(Clip.state).where(Clip.state != "superseded")).all()

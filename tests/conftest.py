@@ -88,3 +88,13 @@ def runtime(settings: Settings, database: Database) -> Iterator[Runtime]:
     )
     yield rt
     rt.queue.close()
+
+
+def review_queue(runtime: Runtime, reviewer_id: int, decide=lambda clip: "approve") -> None:
+    """Review the queue as the page does (next clip, act, the answer's next clip) until it is empty or
+    `decide(clip)` returns None."""
+    from heaters.services import review
+
+    state = review.next_page(runtime, reviewer_id)
+    while state.clip is not None and (action := decide(state.clip)) is not None:
+        state = review.act_and_show(runtime, reviewer_id, state.clip.id, action).state

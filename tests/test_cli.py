@@ -51,7 +51,7 @@ def test_ingest_wait_follows_a_video_to_review_ready(settings):
 def test_a_domain_error_is_a_message_and_exit_code_2_not_a_traceback(settings):
     result = run(settings, "retry", "video:999")
     assert result.returncode == 2
-    assert "no video 999" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert "no video 999" in result.stderr and "Traceback" not in result.stdout + result.stderr
 
 
 def test_serve_answers_health_and_prints_where_to_sign_in(settings):

@@ -60,6 +60,7 @@ def test_the_cli_refuses_before_anything_runs(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2
-    assert "invalid settings" in result.stdout and "HEATERS_S3_BUCKET" in result.stdout
+    output = result.stdout + result.stderr
+    assert "invalid settings" in output and "HEATERS_S3_BUCKET" in output
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "postgres").exists()  # refused before the embedded database was started

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from heaters.domain import keyframes, limits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEATERS_", env_nested_delimiter="__", extra="ignore")
@@ -52,15 +54,15 @@ class Settings(BaseSettings):
         description="Hosts/networks (e.g. 127.0.0.1) that URLs may resolve to although private or loopback.",
     )
     max_upload_bytes: int = 20 * 1024**3
-    max_width: int = 7680
-    max_height: int = 4320
-    max_duration_seconds: float = 6 * 3600
+    max_width: int = limits.DEFAULT_MAX_WIDTH
+    max_height: int = limits.DEFAULT_MAX_HEIGHT
+    max_duration_seconds: float = limits.DEFAULT_MAX_DURATION_SECONDS
 
     # --- processing
     proxy_crf: int = 20
     min_clip_seconds: float = 1.0
     export_profile: Literal["stream_copy", "master_reencode"] = "stream_copy"
-    keyframe_strategy: str = Field(default="percent:25,50,75", description="percent:P1,P2,… of each clip.")
+    keyframe_strategy: str = Field(default=keyframes.DEFAULT_STRATEGY, description="percent:P1,P2,… of each clip.")
     embedding_model: str = Field(
         default="efficientnet-lite0",
         description="Built-in model name, or 'clip:/path/to/local/model' for a CLIP-style model.",
@@ -122,8 +124,18 @@ class Settings(BaseSettings):
         return self.data_path / "postgres"
 
 
-def load_settings(**overrides) -> Settings:
-    return Settings(**overrides)
+# --- the two process-wide facts that are not per-data-dir settings (the one place that reads the environment)
+
+
+def media_cache_dir() -> Path:
+    """Where sample footage fetched from packages is cached (tests, benchmarks, `serve --demo`)."""
+    return Path(os.environ.get("HEATERS_MEDIA_CACHE", Path.home() / ".cache" / "heaters-media"))
+
+
+def forbid_model_hub_downloads() -> None:
+    """Models load from local directories only: tell the Hugging Face libraries never to reach their hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 # Storage classes whose objects must be restored (RestoreObject, hours) before they can be read.

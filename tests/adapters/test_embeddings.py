@@ -82,7 +82,7 @@ def test_default_model_puts_frames_of_one_shot_together(bikes_frames):
 
 def test_default_model_refuses_text():
     with pytest.raises(Refused, match="CLIP-style"):
-        load_model(DEFAULT_MODEL).embed_text(["a bike"])
+        load_model(DEFAULT_MODEL).embed_texts(["a bike"])
 
 
 def test_tiny_local_clip_model_embeds_text_and_images(tmp_path, no_network, bikes_frames):
@@ -92,7 +92,7 @@ def test_tiny_local_clip_model_embeds_text_and_images(tmp_path, no_network, bike
     assert model.supports_text and model.dimension == 24
     assert model.name == f"clip:{directory.resolve()}"
     images = model.embed_images(bikes_frames[:2])
-    texts = model.embed_text(["the cat", "a bike and the dog", "the cat"])
+    texts = model.embed_texts(["the cat", "a bike and the dog", "the cat"])
     assert images.shape == (2, 24) and texts.shape == (3, 24)
     assert images.dtype == texts.dtype == np.float32
     assert np.linalg.norm(np.vstack([images, texts]), axis=1) == pytest.approx([1] * 5, abs=1e-5)

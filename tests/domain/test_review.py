@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +15,6 @@ from heaters.domain.review import (
     GroupChange,
     ReviewEffect,
     StateChange,
-    apply_effect,
     approve,
     archive,
     decide,
@@ -21,7 +23,7 @@ from heaters.domain.review import (
     undo,
 )
 from heaters.domain.states import ClipState, can_transition_clip
-from heaters.domain.timeline import Clip
+from heaters.domain.timeline import Clip, describe_state
 
 P, A, S, X = (
     ClipState.PENDING_REVIEW,
@@ -296,3 +298,19 @@ def test_any_sequence_of_review_actions_undoes_back_to_the_start(actions, start_
         last = max(effect.clip_ids)
         clips = apply_effect(clips, undo(effect, clips, following=clips.get(last + 1)))
     assert clips == start
+
+
+def apply_effect(clips: Mapping[int, Clip], effect: ReviewEffect) -> dict[int, Clip]:
+    """The clips after `effect`, in memory: the oracle (the unit of work writes the same changes to the database)."""
+    result = dict(clips)
+    for change in effect.changes:
+        clip = result[change.clip_id]
+        if clip.state is not change.before:
+            raise Refused(f"clip {clip.id} is {describe_state(clip.state)}, not {describe_state(change.before)}")
+        result[clip.id] = replace(clip, state=change.after)
+    for change in effect.group_changes:
+        clip = result[change.clip_id]
+        if clip.group_id != change.before:
+            raise Refused(f"clip {clip.id}'s group has changed; reload and try again")
+        result[clip.id] = replace(clip, group_id=change.after)
+    return result

@@ -26,10 +26,9 @@ from heaters.adapters.job_queue import JobQueue
 from heaters.adapters.sample_media import fetch
 from heaters.adapters.storage import storage_from_settings
 from heaters.runtime import Runtime
-from heaters.services import review
 from heaters.services.ingest import submit_source
 from heaters.services.users import create_user
-from tests.conftest import new_database
+from tests.conftest import new_database, review_queue
 from tests.pipeline.conftest import drain
 
 SOURCES = ("bikes.mp4", "Megamind.avi")
@@ -72,8 +71,7 @@ def wait_until_working(runtime: Runtime, pid: int, timeout: float) -> None:
 
 
 def approve_pending(runtime: Runtime, reviewer_id: int) -> None:
-    while (clip := review.claim_next(runtime, reviewer_id)) is not None:
-        review.act(runtime, reviewer_id, clip.id, "approve")
+    review_queue(runtime, reviewer_id)
 
 
 def finished(runtime: Runtime) -> bool:

@@ -20,6 +20,7 @@ from heaters.pipeline.stages import WORK
 from heaters.services import review
 from heaters.services.ingest import submit_source
 from heaters.services.users import create_user
+from tests.conftest import review_queue
 from tests.pipeline.conftest import drain
 
 
@@ -48,8 +49,7 @@ def test_ingest_to_embedded_on_real_footage(runtime):
     assert again.outcome == "skipped"
 
     reviewer = create_user(runtime.database, "ana", "password-1")
-    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
-        review.act(runtime, reviewer.id, clip.id, "approve")
+    review_queue(runtime, reviewer.id)
     drain(runtime)
 
     with runtime.database.sessions() as session:
@@ -98,8 +98,7 @@ def test_master_reencode_export_profile(runtime):
     video_id = submit_source(runtime, str(fetch("carphone_pristine.mp4"))).video_id
     drain(runtime)
     reviewer = create_user(runtime.database, "ana", "password-1")
-    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
-        review.act(runtime, reviewer.id, clip.id, "approve")
+    review_queue(runtime, reviewer.id)
     drain(runtime)
     with runtime.database.sessions() as session:
         (export,) = session.scalars(select(Artifact).where(Artifact.kind == "export")).all()

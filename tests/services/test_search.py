@@ -9,6 +9,7 @@ from heaters.domain.errors import Refused
 from heaters.services import review, search
 from heaters.services.ingest import submit_source
 from heaters.services.users import create_user
+from tests.conftest import review_queue
 from tests.pipeline.conftest import drain
 
 # Single-shot footage, each cut into pieces by a reviewer: pieces of one shot must find each other.
@@ -28,9 +29,8 @@ def test_nearest_is_itself_then_pieces_of_the_same_shot(runtime):
     for name, cuts in SHOTS.items():
         for cut in cuts:
             clip = review.video_timeline(runtime, videos[name])[-1]
-            review.act(runtime, reviewer.id, clip.id, "split", frame=cut)
-    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
-        review.act(runtime, reviewer.id, clip.id, "approve")
+            review.act_and_show(runtime, reviewer.id, clip.id, "split", frame=cut)
+    review_queue(runtime, reviewer.id)
     drain(runtime)
 
     video_of = {c.id: vid for vid in videos.values() for c in review.video_timeline(runtime, vid)}
@@ -44,7 +44,7 @@ def test_nearest_is_itself_then_pieces_of_the_same_shot(runtime):
 
 def test_text_search_needs_a_clip_style_model(runtime):
     with pytest.raises(Refused, match="CLIP-style"):
-        search.similar_to_text(runtime, "a rabbit in a meadow")
+        search.similar_to_phrase(runtime, "a rabbit in a meadow")
 
 
 def test_text_search_with_a_local_clip_style_model(runtime, tmp_path):
@@ -56,16 +56,15 @@ def test_text_search_with_a_local_clip_style_model(runtime, tmp_path):
     reviewer = create_user(runtime.database, "ana", "password-1")
     video = submit_source(runtime, str(fetch("carphone_pristine.mp4"))).video_id
     drain(runtime)
-    while (clip := review.claim_next(runtime, reviewer.id)) is not None:
-        review.act(runtime, reviewer.id, clip.id, "approve")
+    review_queue(runtime, reviewer.id)
     drain(runtime)
 
-    hits = search.similar_to_text(runtime, "a man in a car", k=5)
+    hits = search.similar_to_phrase(runtime, "a man in a car", k=5)
     (only,) = review.video_timeline(runtime, video)
     assert [h.clip_id for h in hits] == [only.id]
     model = load_model(model_spec)
     assert hits[0].distance == pytest.approx(
-        1 - float(model.embed_text(["a man in a car"])[0] @ _stored(runtime)), abs=1e-4
+        1 - float(model.embed_texts(["a man in a car"])[0] @ _stored(runtime)), abs=1e-4
     )
     assert search.similar_to_clip(runtime, only.id)[0].clip_id == only.id
 

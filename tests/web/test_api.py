@@ -262,6 +262,6 @@ def test_cli_user_add_creates_a_reviewer_who_can_sign_in(runtime, settings, monk
     assert prompted.exit_code == 0, prompted.output
     assert authenticate(runtime.database, "dan", "pw-long-enough") is not None
     again = CliRunner().invoke(cli_app, ["user", "add", "dan", "--password", "pw-long-enough"])
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 2 and "already exists" in again.output
     with runtime.database.sessions() as session:
         assert session.scalar(select(ClipRow.id).limit(1)) is None

@@ -23,7 +23,7 @@ from heaters.services.ingest import submit_source
 from heaters.services.users import create_user
 from heaters.web.app import create_app
 from tests.adapters.conftest import fake_aws_credentials, moto_endpoint, s3_bucket_name, s3_storage  # noqa: F401
-from tests.conftest import new_database
+from tests.conftest import new_database, review_queue
 from tests.pipeline.conftest import drain
 from tests.web.conftest import PASSWORD, add_video, served, sign_in
 from tests.web.test_browser import ARTIFACTS, browser, new_page  # noqa: F401 (browser is a fixture)
@@ -53,10 +53,13 @@ def library(postgres_admin_url, tmp_path_factory, bikes_proxy):
     tree = submit_source(runtime, str(fetch("tree.avi"))).video_id
     drain(runtime)
     tree_clip = review.video_timeline(runtime, tree)[-1]
-    review.act(runtime, ana.id, tree_clip.id, "split", frame=TREE_SPLIT)
+    review.act_and_show(runtime, ana.id, tree_clip.id, "split", frame=TREE_SPLIT)
     skipped = review.video_timeline(runtime, bikes)[SKIPPED_INDEX].id
-    while (clip := review.claim_next(runtime, ana.id)) is not None and clip.state != "review_skipped":
-        review.act(runtime, ana.id, clip.id, "skip" if clip.id == skipped else "approve")
+    review_queue(
+        runtime,
+        ana.id,
+        lambda clip: None if clip.state == "review_skipped" else "skip" if clip.id == skipped else "approve",
+    )
     with runtime.database.engine.begin() as conn:  # the skipped clip came back to the queue: leave it unheld
         conn.execute(text("UPDATE clips SET claimed_by = NULL, claim_expires_at = NULL"))
     drain(runtime)

@@ -11,7 +11,6 @@ import threading
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import text
 
 from heaters.adapters.db.connection import Database
 from heaters.domain.stages import Stage
@@ -21,7 +20,6 @@ QUEUE = "heaters"
 
 class JobQueue:
     def __init__(self, database: Database) -> None:
-        self._database = database
         self._app = procrastinate.App(
             connector=procrastinate.SyncPsycopgConnector(conninfo=database.libpq_url, min_size=1, max_size=4)
         )
@@ -49,16 +47,6 @@ class JobQueue:
         except AlreadyEnqueued:
             return False
         return True
-
-    def has_live_job(self, stage: Stage, entity_id: int) -> bool:
-        """A job for (stage, entity) is waiting or running."""
-        with self._database.engine.connect() as conn:
-            return bool(
-                conn.execute(
-                    text("SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status IN ('todo', 'doing') LIMIT 1"),
-                    {"lock": stage.lock(entity_id)},
-                ).first()
-            )
 
     def close(self) -> None:
         if self._opened:

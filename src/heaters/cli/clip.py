@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from heaters.adapters.media.clip import cut_clip
-from heaters.domain.errors import HeatersError
+from heaters.services.tools import cut_file
 
 
 def clip_command(
@@ -17,11 +16,7 @@ def clip_command(
     out: Path = typer.Argument(..., help="Output MP4 file."),
 ) -> None:
     """Cut frames [START_FRAME, END_FRAME) of PROXY into OUT by stream copy (frame exact, no re-encode)."""
-    try:
-        info = cut_clip(proxy, start_frame, end_frame, out)
-    except HeatersError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+    info = cut_file(proxy, start_frame, end_frame, out)
     typer.echo(
         f"{out}: frames {info.start_frame}-{info.end_frame} ({info.frame_count} frames, "
         f"{info.duration_seconds:.3f} s at {float(info.fps):g} fps), {info.audio_packets} audio packets, "

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import typer
 
-from heaters.adapters.media.analysis import decode_features
-from heaters.domain.errors import HeatersError
-from heaters.domain.shots import detect_cuts
+from heaters.services.tools import detect_file
 
 
 def detect_command(
@@ -18,12 +16,7 @@ def detect_command(
     min_shot_seconds: float = typer.Option(1.0, "--min-shot-seconds", min=0.0, help="Shortest shot kept."),
 ) -> None:
     """Detect shot boundaries: each cut is the first frame (0-based) of a new shot."""
-    try:
-        features, fps, frames = decode_features(video)
-    except HeatersError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    cuts = detect_cuts(features, fps, max(1, round(min_shot_seconds * fps)))
+    frames, fps, cuts = detect_file(video, min_shot_seconds)
     if as_json:
         typer.echo(json.dumps({"frames": frames, "fps": fps, "cuts": cuts}))
         return

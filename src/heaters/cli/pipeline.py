@@ -37,25 +37,20 @@ def _start_logging(settings: Settings, level: str | None) -> None:
 
 
 def _sweep_scratch(settings: Settings) -> None:
-    from heaters.adapters.scratch import sweep
+    from heaters.services.operations import sweep_scratch
 
-    sweep(settings.data_path / "work")
+    sweep_scratch(settings)
 
 
 def migrate(log_level: str | None = typer.Option(None, "--log-level", help=LOG_LEVEL_HELP)) -> None:
     """Bring the database schema up to date (ours and the job queue's), then exit. Run it once per upgrade,
     with the workers stopped; then start serve/worker (they can skip migrating with --no-migrate)."""
-    from heaters.adapters.db.connection import open_database
-    from heaters.adapters.db.migrate import current_revision, head_revision
+    from heaters.services.operations import migrate as migrate_database
 
     settings = Settings()
     _start_logging(settings, log_level)
-    database = open_database(settings, migrate=True)
-    try:
-        revision = current_revision(database.engine)
-    finally:
-        database.engine.dispose()
-    console.print(f"database schema is up to date (revision {revision}; this version's head is {head_revision()})")
+    revision, head = migrate_database(settings)
+    console.print(f"database schema is up to date (revision {revision}; this version's head is {head})")
 
 
 def serve(
@@ -196,7 +191,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
     from heaters.services.status import status_counts
 
     runtime = _runtime()
-    counts = status_counts(runtime.database)
+    counts = status_counts(runtime)
     videos = list_videos(runtime, limit=50)
     if as_json:
         typer.echo(json.dumps({**counts.as_json(), "recent_videos": [v.as_json() for v in videos]}))

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from heaters.adapters.media.preprocess import preprocess
-from heaters.adapters.media.probe import MediaLimits
 from heaters.config import Settings
-from heaters.domain.errors import HeatersError
+from heaters.services.tools import preprocess_file
 
 
 def preprocess_command(
@@ -20,17 +18,7 @@ def preprocess_command(
     crf: int | None = typer.Option(None, "--crf", min=0, max=51, help="Proxy CRF (default: settings, 20)."),
 ) -> None:
     """Decode INPUT once into a lossless FFV1 master, an all-intra H.264 proxy and shot-detection features."""
-    settings = Settings()
-    try:
-        result = preprocess(
-            source,
-            out,
-            proxy_crf=crf if crf is not None else settings.proxy_crf,
-            limits=MediaLimits.from_settings(settings),
-        )
-    except HeatersError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+    result = preprocess_file(source, out, Settings(), crf)
     if as_json:
         typer.echo(json.dumps(result.summary()))
         return
@@ -41,5 +29,7 @@ def preprocess_command(
     )
 
 
-if __name__ == "__main__":
-    typer.run(preprocess_command)
+if __name__ == "__main__":  # `python -m heaters.cli.preprocess …`: the whole CLI's error handling
+    from heaters.cli import main
+
+    main(["preprocess", *__import__("sys").argv[1:]])

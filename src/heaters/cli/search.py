@@ -28,7 +28,7 @@ def search(
     if like is not None:
         hits = search_service.similar_to_clip(runtime, like, k)
     else:
-        hits = search_service.similar_to_text(runtime, text, k)
+        hits = search_service.similar_to_phrase(runtime, text, k)
     if as_json:
         typer.echo(json.dumps({"query": {"like": like, "text": text, "k": k}, "results": [h.as_json() for h in hits]}))
         return

@@ -107,3 +107,16 @@ class TimestampGuesser:
         if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
             return pts
         return dts
+
+
+# A video whose rate is not known yet (not preprocessed) is shown on this grid; every reader uses this one.
+DEFAULT_FPS = 25.0
+
+
+def fps_or_default(fps: float | None) -> float:
+    return fps or DEFAULT_FPS
+
+
+def frames_in(seconds: float, fps: float | None) -> int:
+    """How many frames `seconds` span on the grid (at least one): the one formula for minimum lengths."""
+    return max(1, round(seconds * fps_or_default(fps)))

@@ -14,8 +14,9 @@ their end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -187,17 +188,31 @@ def undo(effect: ReviewEffect, current: Mapping[int, Clip], following: Clip | No
     return ReviewEffect(ActionKind.UNDO, reverse, reverse_groups)
 
 
-def apply_effect(clips: Mapping[int, Clip], effect: ReviewEffect) -> dict[int, Clip]:
-    """The clips after `effect`, in memory (the unit of work writes the same changes to the database)."""
-    result = dict(clips)
-    for change in effect.changes:
-        clip = result[change.clip_id]
-        if clip.state is not change.before:
-            raise Refused(f"clip {clip.id} is {describe_state(clip.state)}, not {describe_state(change.before)}")
-        result[clip.id] = replace(clip, state=change.after)
-    for change in effect.group_changes:
-        clip = result[change.clip_id]
-        if clip.group_id != change.before:
-            raise Refused(f"clip {clip.id}'s group has changed; reload and try again")
-        result[clip.id] = replace(clip, group_id=change.after)
-    return result
+# --- claims: who may act on a clip
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A reviewer's lease on a clip: others may view the clip but not act on it until it expires."""
+
+    clip_id: int
+    holder_id: int
+    holder_name: str
+    expires_at: datetime
+
+
+class HeldByAnother(Refused):
+    """The clip is claimed by another reviewer whose lease has not expired."""
+
+
+def check_not_held_by_others(
+    clip_ids: Iterable[int], claims: Mapping[int, Claim], reviewer_id: int, now: datetime
+) -> None:
+    """Refuse an action that would change a clip another reviewer holds (naming who, and until when)."""
+    for clip_id in sorted(clip_ids):
+        claim = claims.get(clip_id)
+        if claim is not None and claim.holder_id != reviewer_id and claim.expires_at > now:
+            raise HeldByAnother(
+                f"clip {clip_id} is being reviewed by {claim.holder_name} until "
+                f"{claim.expires_at.astimezone(UTC):%H:%M:%S} UTC; you can view it but not act on it"
+            )

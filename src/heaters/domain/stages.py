@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from heaters.domain.states import ClipState, VideoState
+from heaters.domain.states import (
+    FAILED_CLIP_STATES,
+    FAILED_VIDEO_STATES,
+    ClipState,
+    VideoState,
+    check_clip_transition,
+    check_video_transition,
+)
 
 
 class Entity(StrEnum):
@@ -67,3 +74,15 @@ def stage_waiting_in(entity: Entity, state: str) -> Stage | None:
 def retry_backoff_seconds(attempts: int, base_seconds: int) -> int:
     """Exponential backoff: base, 2×base, 4×base, …"""
     return base_seconds * 2 ** max(0, attempts - 1)
+
+
+def check_transition(entity: Entity, current: str, target: str) -> None:
+    """The state table of `entity` (video or clip) allows `current` -> `target`, or IllegalTransition."""
+    if entity is Entity.VIDEO:
+        check_video_transition(VideoState(current), VideoState(target))
+    else:
+        check_clip_transition(ClipState(current), ClipState(target))
+
+
+def failed_states(entity: Entity) -> frozenset[str]:
+    return FAILED_VIDEO_STATES if entity is Entity.VIDEO else FAILED_CLIP_STATES

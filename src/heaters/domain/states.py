@@ -78,7 +78,6 @@ CLIP_TRANSITIONS: dict[ClipState, frozenset[ClipState]] = {
 # Clips a reviewer may still reshape with cut-point operations.
 UNDER_REVIEW: frozenset[ClipState] = frozenset({C.PENDING_REVIEW, C.REVIEW_SKIPPED})
 # Clips that make up a video's timeline (everything but the audit-trail leftovers).
-ACTIVE_CLIP_STATES: frozenset[ClipState] = frozenset(C) - {C.SUPERSEDED}
 FAILED_VIDEO_STATES: frozenset[VideoState] = frozenset({V.DOWNLOAD_FAILED, V.PREPROCESS_FAILED, V.DETECT_SCENES_FAILED})
 FAILED_CLIP_STATES: frozenset[ClipState] = frozenset({C.EXPORT_FAILED, C.KEYFRAME_FAILED, C.EMBEDDING_FAILED})
 

@@ -98,16 +98,6 @@ def _ext(ext: str) -> str:
     return normalised
 
 
-def extension_of(filename: str, default: str = "bin") -> str:
-    """The lower-case extension of an uploaded/downloaded file name, or `default` if it has none
-    usable (a user-supplied name never reaches a key beyond this sanitised extension)."""
-    _, dot, ext = filename.rpartition(".")
-    if not dot or "/" in ext or "\\" in ext:
-        return default
-    ext = ext.lower()
-    return ext if _EXT.fullmatch(ext) else default
-
-
 def original_key(video_id: int | str, filename_ext: str) -> str:
     """`originals/{id}/original.{ext}`; `filename_ext` is an extension (`mp4`, `.MKV`)."""
     return f"{ORIGINALS}{_id(video_id, 'video id')}/original.{_ext(filename_ext)}"
@@ -159,9 +149,3 @@ def keyframe_key(clip_id: int | str, position: int | str, ext: str = "jpg") -> s
 
 def manifest_key(video_id: int | str) -> str:
     return f"{MANIFESTS}{_id(video_id, 'video id')}/manifest.jsonl"
-
-
-def video_prefixes(video_id: int | str) -> tuple[str, ...]:
-    """Every prefix holding objects of one video (for cleanup/inspection); keyframes are per clip."""
-    vid = _id(video_id, "video id")
-    return tuple(f"{p}{vid}/" for p in (ORIGINALS, MASTERS, PROXIES, FEATURES, CLIPS, MANIFESTS))

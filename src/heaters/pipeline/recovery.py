@@ -11,23 +11,12 @@ from __future__ import annotations
 import logging
 
 import procrastinate
-from sqlalchemy import text
 
+from heaters.adapters.db.uow import connection
 from heaters.domain.stages import STAGES
 from heaters.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-# Entities in a stage's ready or running state, without a todo/doing job holding that stage's lock.
-_ORPHANS = """
-SELECT e.id FROM {table} e
-WHERE e.state IN (:ready, :running)
-  AND NOT EXISTS (
-    SELECT 1 FROM procrastinate_jobs j
-    WHERE j.lock = :stage || ':' || e.id AND j.status IN ('todo', 'doing')
-  )
-ORDER BY e.id
-"""
 
 
 async def retry_stalled_jobs(app: procrastinate.App, stalled_after_seconds: float) -> int:
@@ -43,17 +32,13 @@ async def retry_stalled_jobs(app: procrastinate.App, stalled_after_seconds: floa
 
 def requeue_orphans(runtime: Runtime) -> int:
     count = 0
-    with runtime.database.engine.connect() as conn:
-        for stage in STAGES.values():
-            table = "source_videos" if stage.entity == "video" else "clips"
-            ids = conn.execute(
-                text(_ORPHANS.format(table=table)),
-                {"ready": stage.ready, "running": stage.running, "stage": stage.name},
-            ).scalars()
-            for entity_id in ids:
-                delay = runtime.settings.export_grace_seconds if stage.name == "export" else 0
-                if runtime.queue.defer(stage, entity_id, delay_seconds=delay):
-                    count += 1
+    with connection(runtime.database) as uow:
+        orphans = [(stage, uow.jobs.orphans(stage)) for stage in STAGES.values()]
+    for stage, ids in orphans:
+        for entity_id in ids:
+            delay = runtime.settings.export_grace_seconds if stage.name == "export" else 0
+            if runtime.queue.defer(stage, entity_id, delay_seconds=delay):
+                count += 1
     if count:
         log.warning("re-queued %d stage(s) left without a job", count)
     return count

@@ -18,26 +18,23 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import func, update
-from sqlalchemy.orm import Session
-
-from heaters.adapters.db.models import Clip, SourceVideo, StageRun
+from heaters.adapters.db.uow import UnitOfWork, transaction
 from heaters.domain.errors import BadInput
+from heaters.domain.records import ClipRecord, VideoRecord
 from heaters.domain.redact import redact
-from heaters.domain.stages import STAGES, Entity, Stage, retry_backoff_seconds
-from heaters.domain.states import ClipState, VideoState, check_clip_transition, check_video_transition
+from heaters.domain.stages import STAGES, Entity, Stage, check_transition, retry_backoff_seconds
 from heaters.runtime import Runtime
 
 log = logging.getLogger(__name__)
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
-Row = SourceVideo | Clip
-# The work gets a detached snapshot of the row and a progress callback; it returns a function that
-# records its results on the locked row inside the final transaction.
-Recorder = Callable[[Session, Row], None]
-Work = Callable[[Row, Callable[[float], None]], Recorder]
+Record = VideoRecord | ClipRecord
+# The work gets a snapshot of the entity and a progress callback; it returns a function that records its
+# results through the unit of work inside the final transaction (the entity's row locked).
+Recorder = Callable[[UnitOfWork, Record], None]
+Work = Callable[[Record, Callable[[float], None]], Recorder]
 
 
 @dataclass(frozen=True)
@@ -48,44 +45,22 @@ class StageOutcome:
     detail: str = ""
 
 
-def _model(stage: Stage) -> type[Row]:
-    return SourceVideo if stage.entity == Entity.VIDEO else Clip
-
-
 def _transition(stage: Stage, current: str, target: str) -> None:
-    if stage.entity == Entity.VIDEO:
-        check_video_transition(VideoState(current), VideoState(target))
-    else:
-        check_clip_transition(ClipState(current), ClipState(target))
+    check_transition(stage.entity, current, target)
 
 
 def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> StageOutcome:
-    model = _model(stage)
-    sessions = runtime.database.sessions
-    with sessions.begin() as session:
-        row = session.get(model, entity_id, with_for_update=True)
-        if row is None:
+    with transaction(runtime.database) as uow:
+        table = uow.staged(stage.entity)
+        entity = table.lock(entity_id)
+        if entity is None:
             return StageOutcome(stage.name, entity_id, "skipped", "no such entity")
-        if not stage.can_start_from(row.state):
-            return StageOutcome(stage.name, entity_id, "skipped", f"state is {row.state}")
-        _transition(stage, row.state, stage.running)
-        row.state = stage.running
-        row.attempts += 1
-        row.last_error = None
-        if isinstance(row, SourceVideo):
-            row.progress = 0.0
-        # A run still marked running was killed mid-way (we hold the entity's lock now).
-        session.execute(
-            update(StageRun)
-            .where(StageRun.stage == stage.name, StageRun.entity_id == entity_id, StageRun.outcome == "running")
-            .values(outcome="interrupted")
-        )
-        run = StageRun(stage=stage.name, entity_id=entity_id, worker=WORKER_NAME, outcome="running")
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        session.expunge(row)
-        snapshot = row
+        if not stage.can_start_from(entity.state):
+            return StageOutcome(stage.name, entity_id, "skipped", f"state is {entity.state}")
+        _transition(stage, entity.state, stage.running)
+        table.start_attempt(entity_id, stage.running)
+        run_id = uow.runs.start(stage.name, entity_id, WORKER_NAME)
+        snapshot = replace(entity, state=stage.running, attempts=entity.attempts + 1)
 
     fields = {"stage": stage.name, "entity": str(stage.entity), "entity_id": entity_id, "attempt": snapshot.attempts}
     log.info("%s of %s %s started", stage.name, stage.entity, entity_id, extra=fields)
@@ -100,21 +75,18 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
         outcome = _fail(runtime, stage, entity_id, run_id, f"{type(error).__name__}: {error}", retry=True)
         return _log_end(outcome, fields, started)
 
-    with sessions.begin() as session:
-        row = session.get(model, entity_id, with_for_update=True)
-        if row is None or row.state != stage.running:
+    with transaction(runtime.database) as uow:
+        table = uow.staged(stage.entity)
+        entity = table.lock(entity_id)
+        if entity is None or entity.state != stage.running:
             # Someone else finished or cancelled it meanwhile; our objects sit at the same keys.
-            _finish_run(session, run_id, "skipped", "state changed while working")
-            return _log_end(
-                StageOutcome(stage.name, entity_id, "skipped", "state changed while working"), fields, started
-            )
-        record(session, row)
-        _transition(stage, row.state, stage.done)
-        row.state = stage.done
-        row.attempts = 0
-        if isinstance(row, SourceVideo):
-            row.progress = 1.0
-        _finish_run(session, run_id, "done")
+            uow.runs.finish(run_id, "skipped", "state changed while working")
+            skipped = StageOutcome(stage.name, entity_id, "skipped", "state changed while working")
+            return _log_end(skipped, fields, started)
+        record(uow, entity)
+        _transition(stage, entity.state, stage.done)
+        table.finish(entity_id, stage.done)
+        uow.runs.finish(run_id, "done")
     if stage.next:
         runtime.queue.defer(STAGES[stage.next], entity_id)
     return _log_end(StageOutcome(stage.name, entity_id, "done"), fields, started)
@@ -137,28 +109,22 @@ def _log_end(outcome: StageOutcome, fields: dict, started: float) -> StageOutcom
     return outcome
 
 
-def _finish_run(session: Session, run_id: int, outcome: str, detail: str | None = None) -> None:
-    session.execute(
-        update(StageRun).where(StageRun.id == run_id).values(outcome=outcome, detail=detail, finished_at=func.now())
-    )
-
-
 def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: str, *, retry: bool) -> StageOutcome:
     settings = runtime.settings
     message = redact(message)
-    with runtime.database.sessions.begin() as session:
-        row = session.get(_model(stage), entity_id, with_for_update=True)
-        if row is None or row.state != stage.running:
-            _finish_run(session, run_id, "skipped", "state changed while working")
+    with transaction(runtime.database) as uow:
+        table = uow.staged(stage.entity)
+        locked = table.lock_state(entity_id)
+        if locked is None or locked[0] != stage.running:
+            uow.runs.finish(run_id, "skipped", "state changed while working")
             return StageOutcome(stage.name, entity_id, "skipped", "state changed while working")
-        _transition(stage, row.state, stage.failed)
-        row.state = stage.failed
-        attempts = row.attempts
+        state, attempts = locked
+        _transition(stage, state, stage.failed)
         will_retry = retry and attempts < settings.max_attempts
         delay = retry_backoff_seconds(attempts, settings.retry_backoff_seconds)
         suffix = f" (attempt {attempts} of {settings.max_attempts}; retrying in {delay} s)" if will_retry else ""
-        row.last_error = message + suffix
-        _finish_run(session, run_id, "retrying" if will_retry else "failed", message)
+        table.fail(entity_id, stage.failed, message + suffix)
+        uow.runs.finish(run_id, "retrying" if will_retry else "failed", message)
     if will_retry:
         runtime.queue.defer(stage, entity_id, delay_seconds=delay)
         return StageOutcome(stage.name, entity_id, "retrying", message)
@@ -176,9 +142,7 @@ def _progress_reporter(runtime: Runtime, stage: Stage, entity_id: int) -> Callab
         if now - last[0] < 0.5:
             return
         last[0] = now
-        with runtime.database.sessions.begin() as session:
-            session.query(SourceVideo).filter_by(id=entity_id, state=stage.running).update(
-                {"progress": max(0.0, min(1.0, fraction))}
-            )
+        with transaction(runtime.database) as uow:
+            uow.videos.set_progress(entity_id, stage.running, fraction)
 
     return report

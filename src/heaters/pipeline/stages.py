@@ -1,5 +1,5 @@
 """The work of each stage. Each loads what it needs, asks the domain, performs it through adapters and
-returns a recorder that `runner.run_stage` calls inside the final transaction.
+returns a recorder that `runner.run_stage` calls inside the final transaction, with the unit of work.
 
 Objects are stored under deterministic keys before the recorder runs, so a crash between the two only
 means the next attempt overwrites the same objects; nothing is recorded that does not exist.
@@ -12,19 +12,19 @@ import io
 import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
-from heaters.adapters.db.models import Artifact, Clip, Embedding, SourceVideo
-from heaters.adapters.db.vectors import ensure_model_index
+from heaters.adapters.db.uow import UnitOfWork, connection, transaction
 from heaters.domain import storage_keys
 from heaters.domain.errors import BadInput
-from heaters.domain.states import ClipState
+from heaters.domain.framegrid import frames_in
+from heaters.domain.limits import MediaLimits
+from heaters.domain.manifest import ExportedClip, manifest_jsonl
+from heaters.domain.records import ArtifactKind, ArtifactRecord, ClipRecord, Preprocessed, VideoRecord
 from heaters.domain.timeline import clips_from_cuts
 from heaters.pipeline.runner import Recorder
 from heaters.runtime import Runtime
@@ -46,7 +46,7 @@ def _scratch(runtime: Runtime, name: str):
 # --- videos
 
 
-def download(runtime: Runtime, video: SourceVideo, progress: Progress) -> Recorder:
+def download(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
     from heaters.adapters.download import fetch_source
     from heaters.domain.sources import SourceKind, classify_source
 
@@ -55,7 +55,7 @@ def download(runtime: Runtime, video: SourceVideo, progress: Progress) -> Record
         # but the database and the object store), checked it and recorded its hash.
         if not runtime.storage.exists(video.original_key):
             raise BadInput("the stored original is gone; submit the file again")
-        return lambda session, row: None
+        return lambda uow, row: None
     if classify_source(video.source) is not SourceKind.URL:
         raise BadInput(
             "uploads and local files are stored by the process that submits them (`heaters ingest PATH` on the "
@@ -68,31 +68,22 @@ def download(runtime: Runtime, video: SourceVideo, progress: Progress) -> Record
         key = storage_keys.original_key(video.id, fetched.extension)
         runtime.storage.put_file(key, fetched.path)
 
-    def record(session: Session, row: SourceVideo) -> None:
-        row.original_key = key
-        row.content_sha256 = fetched.content_sha256
-        row.title = row.title or fetched.title
-        if fetched.source_url and not row.source_url:
-            row.source_url = fetched.canonical_url or fetched.source_url
+    def record(uow: UnitOfWork, row: VideoRecord) -> None:
+        source_url = (fetched.canonical_url or fetched.source_url) if fetched.source_url else None
+        uow.videos.record_download(row.id, key, fetched.content_sha256, fetched.title, source_url)
 
     return record
 
 
 def _refuse_duplicate_content(runtime: Runtime, video_id: int, sha256: str) -> None:
-    with runtime.database.sessions() as session:
-        other = session.scalar(
-            select(SourceVideo.id)
-            .where(SourceVideo.content_sha256 == sha256, SourceVideo.id != video_id)
-            .order_by(SourceVideo.id)
-            .limit(1)
-        )
+    with connection(runtime.database) as uow:
+        other = uow.videos.other_with_content(sha256, video_id)
     if other is not None:
         raise BadInput(f"the same file was already ingested as video {other} (ingest with --force to add it again)")
 
 
-def preprocess(runtime: Runtime, video: SourceVideo, progress: Progress) -> Recorder:
+def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
     from heaters.adapters.media.preprocess import preprocess as run_preprocess
-    from heaters.adapters.media.probe import MediaLimits
 
     settings = runtime.settings
     limits = MediaLimits.from_settings(settings)
@@ -108,15 +99,22 @@ def preprocess(runtime: Runtime, video: SourceVideo, progress: Progress) -> Reco
         runtime.storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
         runtime.storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
 
-    def record(session: Session, row: SourceVideo) -> None:
-        row.master_key, row.proxy_key, row.features_key = keys["master"], keys["proxy"], keys["features"]
-        row.fps = float(result.fps)
-        row.frame_count = result.frame_count
-        row.duration_seconds = result.duration_seconds
-        row.width, row.height = result.width, result.height
-        row.rotation = result.probe.rotation
-        row.has_audio = result.has_audio
-        row.probe = result.summary()["probe"]
+    preprocessed = Preprocessed(
+        master_key=keys["master"],
+        proxy_key=keys["proxy"],
+        features_key=keys["features"],
+        fps=float(result.fps),
+        frame_count=result.frame_count,
+        duration_seconds=result.duration_seconds,
+        width=result.width,
+        height=result.height,
+        rotation=result.probe.rotation,
+        has_audio=result.has_audio,
+        probe=result.summary()["probe"],
+    )
+
+    def record(uow: UnitOfWork, row: VideoRecord) -> None:
+        uow.videos.record_preprocess(row.id, preprocessed)
 
     return record
 
@@ -132,25 +130,19 @@ def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
     return runtime.storage.download_to(key, work / f"original{Path(key).suffix}")
 
 
-def detect_scenes(runtime: Runtime, video: SourceVideo, progress: Progress) -> Recorder:
+def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
     from heaters.domain.shots import detect_cuts
 
     features = np.load(io.BytesIO(runtime.storage.read_bytes(video.features_key)), allow_pickle=False)
     if len(features) != video.frame_count:
         raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
-    min_frames = max(1, round(runtime.settings.min_clip_seconds * video.fps))
+    min_frames = frames_in(runtime.settings.min_clip_seconds, video.fps)
     cuts = detect_cuts(features, video.fps, min_frames)
     spans = clips_from_cuts(cuts, video.frame_count, min_frames)
 
-    def record(session: Session, row: SourceVideo) -> None:
+    def record(uow: UnitOfWork, row: VideoRecord) -> None:
         # Idempotent: clips are created once, in this transaction, MECE over the whole video.
-        existing = session.scalar(select(func.count()).select_from(Clip).where(Clip.video_id == row.id))
-        if existing:
-            return
-        session.add_all(
-            Clip(video_id=row.id, start_frame=s, end_frame=e, state=ClipState.PENDING_REVIEW, attempts=0)
-            for s, e in spans
-        )
+        uow.clips.create_for_video(row.id, spans)
 
     return record
 
@@ -158,25 +150,16 @@ def detect_scenes(runtime: Runtime, video: SourceVideo, progress: Progress) -> R
 # --- clips
 
 
-def _clip_video(runtime: Runtime, clip: Clip) -> SourceVideo:
-    with runtime.database.sessions() as session:
-        return session.get(SourceVideo, clip.video_id)
+def _video_of(runtime: Runtime, clip: ClipRecord) -> VideoRecord:
+    with connection(runtime.database) as uow:
+        video = uow.videos.get(clip.video_id)
+    if video is None:
+        raise BadInput(f"clip {clip.id}'s video {clip.video_id} is gone")
+    return video
 
 
-def _record_artifacts(session: Session, rows: list[dict]) -> None:
-    """Upsert by key: a retried stage finds its own earlier record and updates it in place."""
-    for row in rows:
-        statement = insert(Artifact).values(**row)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[Artifact.key],
-                set_={c: statement.excluded[c] for c in ("sha256", "size_bytes", "content_type", "details")},
-            )
-        )
-
-
-def export(runtime: Runtime, clip: Clip, progress: Progress) -> Recorder:
-    video = _clip_video(runtime, clip)
+def export(runtime: Runtime, clip: ClipRecord, progress: Progress) -> Recorder:
+    video = _video_of(runtime, clip)
     key = storage_keys.clip_key(video.id, clip.id, clip.start_frame, clip.end_frame)
     with _scratch(runtime, f"export-{clip.id}") as work:
         out = work / "clip.mp4"
@@ -192,164 +175,129 @@ def export(runtime: Runtime, clip: Clip, progress: Progress) -> Recorder:
             info = cut_clip(source, clip.start_frame, clip.end_frame, out)
         runtime.storage.put_file(key, out, content_type="video/mp4")
 
-    def record(session: Session, row: Clip) -> None:
-        _record_artifacts(
-            session,
+    def record(uow: UnitOfWork, row: ClipRecord) -> None:
+        details = {
+            "start_frame": row.start_frame,
+            "end_frame": row.end_frame,
+            "fps": str(info.fps),
+            "profile": runtime.settings.export_profile,
+        }
+        uow.artifacts.record(
             [
-                {
-                    "video_id": video.id,
-                    "clip_id": row.id,
-                    "kind": "export",
-                    "key": key,
-                    "sha256": info.sha256,
-                    "size_bytes": info.size_bytes,
-                    "content_type": "video/mp4",
-                    "details": {
-                        "start_frame": row.start_frame,
-                        "end_frame": row.end_frame,
-                        "fps": str(info.fps),
-                        "profile": runtime.settings.export_profile,
-                    },
-                }
-            ],
+                ArtifactRecord(
+                    video.id, row.id, ArtifactKind.EXPORT, key, info.sha256, info.size_bytes, "video/mp4", details
+                )
+            ]
         )
-        _write_manifest(runtime, session, video)
+        _write_manifest(runtime, uow, video)
 
     return record
 
 
-def _write_manifest(runtime: Runtime, session: Session, video: SourceVideo) -> None:
+def _write_manifest(runtime: Runtime, uow: UnitOfWork, video: VideoRecord) -> None:
     """Rewrite the video's manifest (JSON Lines, every exported clip) inside the export's transaction.
 
-    A per-video transaction lock serialises concurrent exports of one video, so each manifest written
-    includes every export committed before it plus this one. A crash after the write and before the
-    commit leaves a manifest naming a clip not yet recorded; the export's retry rewrites it.
+    A per-video lock serialises concurrent exports of one video, so each manifest written includes every
+    export committed before it plus this one. A crash after the write and before the commit leaves a
+    manifest naming a clip not yet recorded; the export's retry rewrites it.
     """
-    from fractions import Fraction
-
-    from heaters.adapters.db.models import User
-    from heaters.domain.manifest import ExportedClip, manifest_jsonl
-
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('manifest'), :video)"), {"video": video.id})
-    session.flush()
-    rows = session.execute(
-        select(Artifact, Clip, User.name)
-        .join(Clip, Clip.id == Artifact.clip_id)
-        .outerjoin(User, User.id == Clip.reviewer_id)
-        .where(Artifact.video_id == video.id, Artifact.kind == "export")
-    ).all()
+    uow.artifacts.lock_manifest(video.id)
     clips = [
         ExportedClip(
             video_id=video.id,
             source_url=video.source_url,
             source_title=video.title,
-            clip_id=clip.id,
-            start_frame=artifact.details["start_frame"],
-            end_frame=artifact.details["end_frame"],
-            fps=Fraction(artifact.details["fps"]),
-            storage_key=artifact.key,
-            sha256=artifact.sha256,
-            size_bytes=artifact.size_bytes,
-            group=clip.group_id,
-            reviewer=reviewer,
-            exported_at=artifact.created_at.isoformat() if artifact.created_at else None,
+            clip_id=row.clip_id,
+            start_frame=row.details["start_frame"],
+            end_frame=row.details["end_frame"],
+            fps=Fraction(row.details["fps"]),
+            storage_key=row.key,
+            sha256=row.sha256,
+            size_bytes=row.size_bytes,
+            group=row.group_id,
+            reviewer=row.reviewer,
+            exported_at=row.created_at.isoformat() if row.created_at else None,
         )
-        for artifact, clip, reviewer in rows
+        for row in uow.artifacts.exports_of_video(video.id)
     ]
     data = manifest_jsonl(clips).encode()
     key = storage_keys.manifest_key(video.id)
     runtime.storage.put_bytes(key, data, content_type="application/x-ndjson")
-    _record_artifacts(
-        session,
-        [
-            {
-                "video_id": video.id,
-                "clip_id": None,
-                "kind": "manifest",
-                "key": key,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "size_bytes": len(data),
-                "content_type": "application/x-ndjson",
-                "details": {"clips": len(clips)},
-            }
-        ],
+    digest = hashlib.sha256(data).hexdigest()
+    details = {"clips": len(clips)}
+    uow.artifacts.record(
+        [ArtifactRecord(video.id, None, ArtifactKind.MANIFEST, key, digest, len(data), "application/x-ndjson", details)]
     )
 
 
 def exported_key(runtime: Runtime, clip_id: int) -> str:
-    with runtime.database.sessions() as session:
-        key = session.scalar(select(Artifact.key).where(Artifact.clip_id == clip_id, Artifact.kind == "export"))
-    if key is None:
+    with connection(runtime.database) as uow:
+        exported = uow.artifacts.exported_file(clip_id)
+    if exported is None:
         raise BadInput(f"clip {clip_id} has no exported file")
-    return key
+    return exported.key
 
 
-def keyframes(runtime: Runtime, clip: Clip, progress: Progress) -> Recorder:
+def keyframes(runtime: Runtime, clip: ClipRecord, progress: Progress) -> Recorder:
     from heaters.adapters.media.keyframes import extract_keyframes
 
     strategy = runtime.settings.keyframe_strategy
     frames = extract_keyframes(runtime.storage.media_input(exported_key(runtime, clip.id)), strategy)
-    rows = []
+    artifacts = []
     for frame in frames:
         key = storage_keys.keyframe_key(clip.id, frame.percent, frame.ext)
         runtime.storage.put_bytes(key, frame.data, content_type=frame.content_type)
-        rows.append(
-            {
-                "video_id": clip.video_id,
-                "clip_id": clip.id,
-                "kind": "keyframe",
-                "key": key,
-                "size_bytes": len(frame.data),
-                "content_type": frame.content_type,
-                "details": {
-                    "strategy": strategy,
-                    "percent": frame.percent,
-                    "frame_index": frame.frame_index,
-                    "timestamp_seconds": frame.timestamp_seconds,
-                },
-            }
-        )
-
-    def record(session: Session, row: Clip) -> None:
-        # A changed strategy replaces the old keyframe records (their objects are deleted after commit
-        # would be nicer; keys are per percent, so same-strategy retries overwrite in place).
-        session.execute(
-            delete(Artifact).where(
-                Artifact.clip_id == row.id, Artifact.kind == "keyframe", Artifact.key.not_in([r["key"] for r in rows])
+        details = {
+            "strategy": strategy,
+            "percent": frame.percent,
+            "frame_index": frame.frame_index,
+            "timestamp_seconds": frame.timestamp_seconds,
+        }
+        artifacts.append(
+            ArtifactRecord(
+                clip.video_id, clip.id, ArtifactKind.KEYFRAME, key, None, len(frame.data), frame.content_type, details
             )
         )
-        _record_artifacts(session, rows)
+
+    def record(uow: UnitOfWork, row: ClipRecord) -> None:
+        # A changed strategy replaces the old keyframe records (keys are per percent, so same-strategy retries
+        # overwrite in place).
+        uow.artifacts.forget_keyframes_except(row.id, [a.key for a in artifacts])
+        uow.artifacts.record(artifacts)
 
     return record
 
 
-def embed(runtime: Runtime, clip: Clip, progress: Progress) -> Recorder:
+def embed(runtime: Runtime, clip: ClipRecord, progress: Progress) -> Recorder:
     from heaters.adapters.embeddings import load_model
     from heaters.domain.embedding import clip_embedding
 
     model = load_model(runtime.settings.embedding_model)
-    with runtime.database.sessions() as session:
-        keyframes_of_clip = (Artifact.clip_id == clip.id) & (Artifact.kind == "keyframe")
-        keys = list(session.scalars(select(Artifact.key).where(keyframes_of_clip).order_by(Artifact.key)))
+    _register_model(runtime, model.name, model.dimension)
+    with connection(runtime.database) as uow:
+        keys = uow.artifacts.keyframe_keys(clip.id)
     if not keys:
         raise BadInput(f"clip {clip.id} has no keyframes")
     images = [Image.open(io.BytesIO(runtime.storage.read_bytes(k))).convert("RGB") for k in keys]
     vector = clip_embedding(model.embed_images(images))
-    ensure_model_index(runtime.database, model.name, model.dimension)
     strategy = runtime.settings.keyframe_strategy
 
-    def record(session: Session, row: Clip) -> None:
-        statement = insert(Embedding).values(
-            clip_id=row.id, model=model.name, strategy=strategy, dimension=model.dimension, embedding=vector.tolist()
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                constraint="embedding_per_clip_model",
-                set_={"embedding": statement.excluded.embedding, "dimension": statement.excluded.dimension},
-            )
-        )
+    def record(uow: UnitOfWork, row: ClipRecord) -> None:
+        uow.embeddings.store(row.id, model.name, strategy, vector.tolist())
 
     return record
+
+
+_registered_models: set[tuple[str, str, int]] = set()
+
+
+def _register_model(runtime: Runtime, name: str, dimension: int) -> None:
+    """The model's vector index (DDL), created once per database, model and process before its first vector."""
+    registration = (runtime.database.url, name, dimension)
+    if registration not in _registered_models:
+        with transaction(runtime.database) as uow:
+            uow.embeddings.ensure_model_index(name, dimension)
+        _registered_models.add(registration)
 
 
 WORK = {

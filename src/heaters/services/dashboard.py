@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from heaters.adapters.db.models import Clip, SourceVideo
+from heaters.adapters.db.uow import connection
 from heaters.domain.redact import redact
-from heaters.domain.states import FAILED_VIDEO_STATES, ClipState, VideoState
+from heaters.domain.states import FAILED_VIDEO_STATES, VideoState
 from heaters.runtime import Runtime
 
 _RUNNING = {VideoState.DOWNLOADING, VideoState.PREPROCESSING, VideoState.DETECTING_SCENES}
@@ -38,10 +36,6 @@ class VideoRow:
     def running(self) -> bool:
         return self.state in _RUNNING
 
-    @property
-    def ready_for_review(self) -> bool:
-        return self.state == VideoState.SCENES_DETECTED and self.pending_review > 0
-
     def as_json(self) -> dict:
         return {
             "id": self.id,
@@ -64,43 +58,25 @@ class VideoRow:
 
 def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None = None) -> list[VideoRow]:
     """Newest first (all, or just `video_ids`), with counts of the video's active clips."""
-    active = Clip.state != ClipState.SUPERSEDED
-    counts = (
-        select(
-            Clip.video_id,
-            func.count().filter(active).label("clips"),
-            func.count().filter(Clip.state == ClipState.PENDING_REVIEW).label("pending"),
-        )
-        .group_by(Clip.video_id)
-        .subquery()
-    )
-    query = (
-        select(SourceVideo, counts.c.clips, counts.c.pending)
-        .outerjoin(counts, counts.c.video_id == SourceVideo.id)
-        .order_by(SourceVideo.id.desc())
-        .limit(limit)
-    )
-    if video_ids is not None:
-        query = query.where(SourceVideo.id.in_(video_ids))
-    with runtime.database.sessions() as session:
-        rows = session.execute(query).all()
+    with connection(runtime.database) as uow:
+        summaries = uow.videos.listing(limit, video_ids)
     return [
         VideoRow(
-            id=video.id,
-            title=video.title or _short_source(video.source),
-            source=video.source,
-            state=video.state,
-            progress=video.progress,
-            last_error=redact(video.last_error),  # also rows written before errors were redacted
-            attempts=video.attempts,
-            duration_seconds=video.duration_seconds,
-            frames=video.frame_count,
-            fps=video.fps,
-            clips=clips or 0,
-            pending_review=pending or 0,
-            reviewed=(clips or 0) - (pending or 0),
+            id=v.id,
+            title=v.title or _short_source(v.source),
+            source=v.source,
+            state=v.state,
+            progress=v.progress,
+            last_error=redact(v.last_error),  # also rows written before errors were redacted
+            attempts=v.attempts,
+            duration_seconds=v.duration_seconds,
+            frames=v.frame_count,
+            fps=v.fps,
+            clips=v.clips,
+            pending_review=v.pending_review,
+            reviewed=v.clips - v.pending_review,
         )
-        for video, clips, pending in rows
+        for v in summaries
     ]
 
 

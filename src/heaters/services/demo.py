@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
-from heaters.adapters.db.models import SourceVideo
+from heaters.adapters.db.uow import connection
 from heaters.adapters.sample_media import fetch
 from heaters.runtime import Runtime
 from heaters.services.ingest import UPLOAD_PREFIX, Submitted
@@ -16,8 +14,8 @@ DEMO_FOOTAGE = ("bikes.mp4", "Megamind.avi", "bigbuckbunny.mp4")
 def ingest_demo_footage(runtime: Runtime) -> list[Submitted]:
     """Fetch the sample footage (once, into the media cache) and ingest it like uploads; nothing happens
     when the library already has videos, so restarting with --demo never adds duplicates."""
-    with runtime.database.sessions() as session:
-        if session.scalar(select(func.count()).select_from(SourceVideo)):
+    with connection(runtime.database) as uow:
+        if uow.videos.count():
             return []
     submitted = []
     for name in DEMO_FOOTAGE:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-
-from heaters.adapters.db.models import SourceVideo
+from heaters.adapters.db.uow import transaction
 from heaters.domain.sources import SourceKind, classify_source, normalize_url
 from heaters.domain.stages import DOWNLOAD
 from heaters.runtime import Runtime
@@ -34,17 +32,11 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
 
         return submit_local_file(runtime, source, force=force)
     url = normalize_url(source)
-    with runtime.database.sessions.begin() as session:
+    with transaction(runtime.database) as uow:
         if not force:
-            same_source = SourceVideo.source == source
-            if url:
-                same_source = or_(same_source, SourceVideo.source_url == url)
-            existing = session.scalars(select(SourceVideo).where(same_source).order_by(SourceVideo.id).limit(1)).first()
+            existing = uow.videos.find_submitted(source, url)
             if existing is not None:
-                return Submitted(existing.id, False, source)
-        video = SourceVideo(source=source, source_url=url, state="new", attempts=0, allow_duplicate=force)
-        session.add(video)
-        session.flush()
-        video_id = video.id
+                return Submitted(existing, False, source)
+        video_id = uow.videos.add(source, source_url=url, allow_duplicate=force)
     runtime.queue.defer(DOWNLOAD, video_id)
     return Submitted(video_id, True, source)

@@ -23,13 +23,8 @@ import mimetypes
 from pathlib import Path
 from typing import BinaryIO
 
-from heaters.adapters.db.intake_store import (
-    StoredVideo,
-    record_stored_video,
-    reserve_video_id,
-    video_with_content,
-    video_with_source,
-)
+from heaters.adapters.db.intake_store import StoredSources, StoredVideo
+from heaters.adapters.db.uow import connection, transaction
 from heaters.adapters.download import allowed_local_path
 from heaters.adapters.storage.base import ObjectWriter
 from heaters.domain import storage_keys
@@ -59,7 +54,7 @@ def submit_local_file(runtime: Runtime, text: str, *, force: bool = False) -> Su
     """`heaters ingest PATH` (or a path typed into the dashboard): copied into storage by this process."""
     path = allowed_local_path(text, runtime.settings.allowed_roots)
     source = str(path)
-    if not force and (existing := video_with_source(runtime.database, source)) is not None:
+    if not force and (existing := _stored(runtime, lambda g: g.with_source(source))) is not None:
         return Submitted(existing, False, source)
     if path.stat().st_size == 0:
         raise BadInput(f"file {text!r} is empty (0 bytes)")
@@ -72,7 +67,7 @@ def store_file(runtime: Runtime, path: Path, *, source: str, filename: str, forc
         with open(path, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
             extension = _file_extension(filename, head)
-            video_id = reserve_video_id(runtime.database)
+            video_id = _stored(runtime, StoredSources.reserve_id)
             key = storage_keys.original_key(video_id, extension)
             handle.seek(0)
             reader = _HashingReader(handle)
@@ -99,7 +94,7 @@ class UploadSink:
 
     def start(self, filename: str, head: bytes) -> None:
         extension = upload_extension(safe_filename(filename), head)  # BadInput: not a known container
-        self.video_id = reserve_video_id(self.runtime.database)
+        self.video_id = _stored(self.runtime, StoredSources.reserve_id)
         self.key = storage_keys.original_key(self.video_id, extension)
         self._writer = self.runtime.storage.open_writer(self.key, content_type=_content_type(self.key))
 
@@ -126,17 +121,23 @@ def record_upload(runtime: Runtime, sink: UploadSink, filename: str) -> Submitte
 
 
 def _record(runtime: Runtime, video_id: int, key: str, sha256: str, source: str, title: str, force: bool) -> Submitted:
-    if not force and (duplicate := video_with_content(runtime.database, sha256)) is not None:
+    if not force and (duplicate := _stored(runtime, lambda g: g.with_content(sha256))) is not None:
         runtime.storage.delete(key)
         return Submitted(duplicate, False, source)
     video = StoredVideo(video_id, source, title, key, sha256, allow_duplicate=force)
     try:
-        record_stored_video(runtime.database, video)
+        with transaction(runtime.database) as uow:
+            StoredSources(uow.conn).add(video)
     except BaseException:
         runtime.storage.delete(key)
         raise
     runtime.queue.defer(DOWNLOAD, video_id)
     return Submitted(video_id, True, source)
+
+
+def _stored(runtime: Runtime, read):
+    with connection(runtime.database) as uow:
+        return read(StoredSources(uow.conn))
 
 
 def _file_extension(filename: str, head: bytes) -> str:
@@ -145,7 +146,7 @@ def _file_extension(filename: str, head: bytes) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix in VIDEO_EXTENSIONS:
         return suffix
-    return sniff_container(head) or storage_keys.extension_of(filename)
+    return sniff_container(head) or ".bin"
 
 
 def _content_type(key: str) -> str:

@@ -1,12 +1,13 @@
-"""Review use cases: the claimed queue, the actions, undo, and what the review page shows.
+"""Review use cases: the claimed queue, the actions, undo, and what the review page shows next.
 
-Each action is one transaction: lock the video's timeline, ask the domain for a plan or effect (or a
-refusal), write it, append the audit event naming the reviewer. Approved clips are queued for export
-after a short grace period, so that an immediate Ctrl+Z still finds them under review; the export job is
-written in the action's transaction, so it exists exactly when the approval does.
+Each action is one transaction: take the video's timeline lock, ask the domain for a plan or effect (or a
+refusal), check nobody else holds the clips it changes, write it, append the audit event naming the
+reviewer. Approved clips are queued for export after a short grace period, so that an immediate Ctrl+Z
+still finds them under review; the export job is written in the action's transaction, so it exists exactly
+when the approval does.
 
-`act_in` / `undo_in` do the work inside a caller's transaction (the review page adds the next clip on the
-same connection, see `heaters.services.review_page.act_and_show`); `act` / `undo_last` wrap them.
+There is one path for "act, then show what comes next" — `act_and_show` / `undo_and_show` — used by the
+web API, the tests and the benchmark alike; `next_page` and `open_page` show a clip without acting.
 """
 
 from __future__ import annotations
@@ -14,20 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select
-
-from heaters.adapters.db import review_store
-from heaters.adapters.db.job_defer import defer_in_transaction
-from heaters.adapters.db.models import Clip as ClipRow
+from heaters.adapters.db.review_queue import ClipPage
+from heaters.adapters.db.uow import UnitOfWork, connection, transaction
 from heaters.config import Settings
 from heaters.domain import review as review_domain
 from heaters.domain import timeline as timeline_domain
 from heaters.domain.errors import NotFound, Refused
+from heaters.domain.framegrid import fps_or_default, frames_in
 from heaters.domain.review import CUT_ACTIONS, ActionKind, ReviewEffect
 from heaters.domain.stages import EXPORT
-from heaters.domain.states import ClipState
+from heaters.domain.states import UNDER_REVIEW, ClipState
 from heaters.domain.timeline import AppliedCut, Clip
 from heaters.runtime import Runtime
+
+PREFETCH = 3
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,6 @@ class ClipView:
     def frames(self) -> int:
         return self.end_frame - self.start_frame
 
-    @property
-    def start_seconds(self) -> float:
-        return self.start_frame / self.fps
-
-    @property
-    def end_seconds(self) -> float:
-        return self.end_frame / self.fps
-
-    @property
-    def duration_seconds(self) -> float:
-        return self.frames / self.fps
-
     def as_json(self) -> dict:
         return {
             "id": self.id,
@@ -71,15 +60,25 @@ class ClipView:
             "end_frame": self.end_frame,
             "frames": self.frames,
             "fps": self.fps,
-            "start_seconds": round(self.start_seconds, 4),
-            "end_seconds": round(self.end_seconds, 4),
-            "duration_seconds": round(self.duration_seconds, 4),
+            "start_seconds": round(self.start_frame / self.fps, 4),
+            "end_seconds": round(self.end_frame / self.fps, 4),
+            "duration_seconds": round(self.frames / self.fps, 4),
             "state": self.state,
             "group_id": self.group_id,
             "position": self.position,
             "count": self.count,
             "video_frames": self.video_frames,
         }
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What the review page renders: a clip with its video and timeline (None: the queue is empty), and the
+    clips to prefetch. The web layer turns it into JSON with the media URLs."""
+
+    clip: ClipView | None
+    page: ClipPage | None
+    upcoming: list[list]  # [id, start_frame, end_frame]
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,12 @@ class ActionResult:
         }
 
 
-# --- queue
+@dataclass(frozen=True)
+class Answer:
+    """An action's result and the page to show after it."""
+
+    result: ActionResult
+    state: PageState
 
 
 def lease_end(settings: Settings, now: datetime) -> datetime:
@@ -110,64 +114,34 @@ def lease_end(settings: Settings, now: datetime) -> datetime:
     return now + timedelta(seconds=settings.claim_lease_seconds)
 
 
-def view_of(page: review_store.ClipPage) -> ClipView:
-    """The `ClipView` of a clip page; position and count come from the timeline the page carries."""
-    active = page.state != ClipState.SUPERSEDED
-    return ClipView(
-        id=page.id,
-        video_id=page.video_id,
-        video_title=page.video_title or page.video_source,
-        start_frame=page.start_frame,
-        end_frame=page.end_frame,
-        fps=page.fps or 25.0,
-        state=page.state,
-        group_id=page.group_id,
-        # the clip's place among the video's active clips (which never overlap), by start
-        position=sum(1 for t in page.timeline if t[1] <= page.start_frame) if active else 0,
-        count=len(page.timeline),
-        video_frames=page.frame_count or page.end_frame,
-    )
+# --- showing clips
 
 
-def claim_next(runtime: Runtime, reviewer_id: int) -> ClipView | None:
-    """Claim the next clip to review for a lease: a clip this reviewer already holds, else the next pending
-    clip (by video, then time), else a skipped one — skipping means "later", not "never". Two reviewers
-    never hold the same clip; an expired claim is free again."""
+def next_page(runtime: Runtime, reviewer_id: int) -> PageState:
+    """Claim the next clip to review for a lease and show it: a clip this reviewer already holds, else the
+    next pending clip (by video, then time), else a skipped one — skipping means "later", not "never". Two
+    reviewers never hold the same clip; an expired claim is free again."""
     now = datetime.now(UTC)
-    with runtime.database.engine.begin() as conn:
-        page = review_store.claim_next_and_page(conn, reviewer_id, now, lease_end(runtime.settings, now), prefetch=0)
-    return view_of(page) if page is not None else None
+    with transaction(runtime.database) as uow:
+        return _claim_next_state(uow, runtime.settings, reviewer_id, now)
 
 
-def claim_clip(runtime: Runtime, reviewer_id: int, clip_id: int) -> None:
-    """Hold a specific clip (the one shown after a split or an undo) unless another reviewer holds it."""
+def open_page(runtime: Runtime, reviewer_id: int, clip_id: int) -> PageState:
+    """Show a specific clip (a link, a click on the timeline), held unless another reviewer holds it."""
     now = datetime.now(UTC)
-    with runtime.database.engine.begin() as conn:
-        review_store.hold(conn, reviewer_id, clip_id, now, lease_end(runtime.settings, now))
-
-
-def clip_view(runtime: Runtime, clip_id: int) -> ClipView:
-    with runtime.database.engine.connect() as conn:
-        page = review_store.clip_page(conn, clip_id, datetime.now(UTC), prefetch=0)
-    if page is None:
-        raise NotFound(f"no clip {clip_id}")
-    return view_of(page)
+    with transaction(runtime.database) as uow:
+        return _held_state(uow, runtime.settings, reviewer_id, clip_id, now)
 
 
 def video_timeline(runtime: Runtime, video_id: int) -> tuple[Clip, ...]:
-    with runtime.database.sessions() as session:
-        rows = session.execute(
-            select(ClipRow.id, ClipRow.start_frame, ClipRow.end_frame, ClipRow.state, ClipRow.group_id)
-            .where(ClipRow.video_id == video_id, ClipRow.state != ClipState.SUPERSEDED)
-            .order_by(ClipRow.start_frame)
-        ).all()
-        return tuple(review_store.to_domain(r) for r in rows)
+    with connection(runtime.database) as uow:
+        return uow.timeline.read(video_id)
 
 
-# --- actions
+# --- acting
 
 
-def act(
+def act_and_show(
     runtime: Runtime,
     reviewer_id: int,
     clip_id: int,
@@ -175,62 +149,68 @@ def act(
     *,
     frame: int | None = None,
     to_frame: int | None = None,
-) -> ActionResult:
-    """Perform one review action on `clip_id`. `frame` is a video frame (split at it / the cut to move);
-    `to_frame` is where a moved cut goes. Raises Refused with the reason when the rules say no."""
+    delta: int | None = None,
+) -> Answer:
+    """Perform one review action on `clip_id`, then claim or hold what the reviewer sees next. `frame` is a
+    video frame (split at it / the cut to move); `to_frame` is where a moved cut goes — or, with `delta`, the
+    cut nearest to `frame` moves by `delta` frames (the page's nudge keys). Raises Refused with the reason when
+    the rules say no (HeldByAnother when another reviewer holds a clip it would change)."""
     now = datetime.now(UTC)
-    with runtime.database.engine.begin() as conn:
-        result = act_in(conn, runtime.settings, reviewer_id, clip_id, action, frame=frame, to_frame=to_frame, now=now)
-        if result.focus_clip_id is not None:
-            review_store.hold(conn, reviewer_id, result.focus_clip_id, now, lease_end(runtime.settings, now))
-    return result
+    with connection(runtime.database) as uow:
+        with uow.transaction():
+            moves = _Frames(frame, to_frame, delta)
+            result = _act(uow, runtime.settings, reviewer_id, clip_id, ActionKind(action), moves, now)
+        return _answer(uow, runtime.settings, reviewer_id, clip_id, result, now)
 
 
-def act_in(
-    conn: Connection,
+def undo_and_show(runtime: Runtime, reviewer_id: int) -> Answer:
+    """Undo this reviewer's most recent action not yet undone (repeated calls walk further back), then show
+    the clip it concerned."""
+    now = datetime.now(UTC)
+    with connection(runtime.database) as uow:
+        with uow.transaction():
+            result = _undo(uow, runtime.settings, reviewer_id, now)
+        return _answer(uow, runtime.settings, reviewer_id, -1, result, now)
+
+
+def _act(
+    uow: UnitOfWork,
     settings: Settings,
     reviewer_id: int,
     clip_id: int,
-    action: ActionKind | str,
-    *,
-    frame: int | None = None,
-    to_frame: int | None = None,
+    action: ActionKind,
+    frames: _Frames,
     now: datetime,
 ) -> ActionResult:
-    """`act` inside the caller's transaction, without holding the focus clip (the caller shows and holds
-    whatever comes next). Lock the video's timeline, let the domain decide, write it, append the audit
-    event, queue approved clips for export: all or nothing with the caller's commit."""
-    action = ActionKind(action)
     if action is ActionKind.UNDO:
-        return undo_in(conn, settings, reviewer_id, now=now)
-    locked = review_store.lock_timeline_of_clip(conn, clip_id)
+        return _undo(uow, settings, reviewer_id, now)
+    locked = uow.timeline.lock_of_clip(clip_id)
     timeline = locked.clips
-    by_id = {c.id: c for c in timeline}
-    if clip_id not in by_id:
-        raise Refused(f"clip {clip_id} was replaced by a cut operation; reload to see the current clips")
-    clip = by_id[clip_id]
+    clip = next(c for c in timeline if c.id == clip_id)
+    frame, to_frame = frames.resolve(action, timeline)
     payload = {"clip_id": clip_id, "frame": frame, "to_frame": to_frame}
 
     if action in CUT_ACTIONS:
-        min_frames = max(1, round(settings.min_clip_seconds * (locked.fps or 25.0)))
+        min_frames = frames_in(settings.min_clip_seconds, locked.fps)
         plan = _cut_plan(action, timeline, clip, frame, to_frame, min_frames)
-        new_ids, _ = review_store.apply_cut_plan(conn, locked.video_id, timeline, plan, reviewer_id)
+        review_domain.check_not_held_by_others(plan.retire, locked.claims, reviewer_id, now)
+        new_ids, _ = uow.timeline.apply_cut_plan(locked.video_id, timeline, plan, reviewer_id)
         applied = timeline_domain.record_applied(timeline, plan, new_ids)
-        focus = _focus_after_cut(action, new_ids, plan, timeline, clip)
+        focus = _focus_after_cut(new_ids, plan, clip)
         inverse = {"cut": applied.to_payload()}
         changed = (*plan.retire, *new_ids)
         message = _cut_message(action, plan)
         approved: list[int] = []  # a cut operation leaves no clip approved: new clips wait for review
     else:
         effect = _decision(action, timeline, clip)
-        review_store.apply_review_effect(conn, effect, reviewer_id, now)
+        review_domain.check_not_held_by_others(effect.clip_ids, locked.claims, reviewer_id, now)
+        uow.timeline.apply_review_effect(effect, reviewer_id, now)
         inverse = {"effect": effect.to_payload()}
         focus = None
         changed = tuple(sorted(effect.clip_ids))
         message = f"{_PAST_TENSE[action]} clip {clip_id}"
         approved = _approved_after(timeline, effect)
-    event_id = review_store.append_event(
-        conn,
+    event_id = uow.events.append(
         actor_id=reviewer_id,
         video_id=locked.video_id,
         clip_id=clip_id,
@@ -238,8 +218,27 @@ def act_in(
         payload=payload,
         inverse=inverse,
     )
-    _queue_exports(conn, settings, approved)
+    _queue_exports(uow, settings, approved)
     return ActionResult(str(action), event_id, locked.video_id, focus, message, changed)
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """The frames an action names: the frame to split at or the cut to move and where to (or by how much)."""
+
+    frame: int | None
+    to_frame: int | None
+    delta: int | None
+
+    def resolve(self, action: ActionKind, timeline: tuple[Clip, ...]) -> tuple[int | None, int | None]:
+        if action is not ActionKind.MOVE_CUT or self.delta is None or self.to_frame is not None:
+            return self.frame, self.to_frame
+        if self.frame is None:
+            raise Refused("nudging a cut needs the frame the reviewer is on")
+        cut = timeline_domain.nearest_cut(timeline, self.frame)
+        if cut is None:
+            raise Refused("this video has no cuts to move")
+        return cut, cut + self.delta
 
 
 _PAST_TENSE = {
@@ -269,7 +268,7 @@ def _cut_plan(action, timeline, clip, frame, to_frame, min_frames):
     return timeline_domain.move_cut(timeline, frame, to_frame, min_frames)
 
 
-def _focus_after_cut(action, new_ids, plan, timeline, clip) -> int | None:
+def _focus_after_cut(new_ids, plan, clip) -> int | None:
     """After a split show the first piece; after a merge the merged clip; after a move, the piece that
     now holds the start of the clip the reviewer was looking at (or its new self)."""
     if not new_ids:
@@ -285,41 +284,32 @@ def _cut_message(action: ActionKind, plan) -> str:
     return {"split": "split into", "merge": "merged into", "move_cut": "moved cut:"}[action] + " " + spans
 
 
-def undo_last(runtime: Runtime, reviewer_id: int) -> ActionResult:
-    """Undo this reviewer's most recent action not yet undone; repeated calls walk further back."""
-    now = datetime.now(UTC)
-    with runtime.database.engine.begin() as conn:
-        result = undo_in(conn, runtime.settings, reviewer_id, now=now)
-        if result.focus_clip_id is not None:
-            review_store.hold(conn, reviewer_id, result.focus_clip_id, now, lease_end(runtime.settings, now))
-    return result
-
-
-def undo_in(conn: Connection, settings: Settings, reviewer_id: int, *, now: datetime) -> ActionResult:
-    """`undo_last` inside the caller's transaction, without holding the focus clip (see `act_in`)."""
-    event = review_store.last_undoable_event(conn, reviewer_id)
+def _undo(uow: UnitOfWork, settings: Settings, reviewer_id: int, now: datetime) -> ActionResult:
+    event = uow.events.last_undoable(reviewer_id, ActionKind.UNDO)
     if event is None:
         raise Refused("nothing to undo")
-    timeline = review_store.lock_timeline(conn, event.video_id)
+    locked = uow.timeline.lock(event.video_id)
+    timeline = locked.clips if locked else ()
+    claims = locked.claims if locked else {}
     inverse = event.inverse or {}
     if "cut" in inverse:
         applied = AppliedCut.from_payload(inverse["cut"])
         plan = timeline_domain.undo_plan(timeline, applied)
-        review_store.apply_cut_plan(conn, event.video_id, timeline, plan, reviewer_id)
+        review_domain.check_not_held_by_others(plan.retire, claims, reviewer_id, now)
+        uow.timeline.apply_cut_plan(event.video_id, timeline, plan, reviewer_id)
         focus = _restored_focus(event.payload.get("clip_id"), applied)
         changed = (*plan.retire, *plan.restore)
         approved: list[int] = []  # created clips go away, restored ones come back as they were
     else:
         effect = ReviewEffect.from_payload(inverse["effect"])
         by_id = {c.id: c for c in timeline}
-        following = _following(timeline, effect)
-        reverse = review_domain.undo(effect, by_id, following)
-        review_store.apply_review_effect(conn, reverse, reviewer_id, now)
+        reverse = review_domain.undo(effect, by_id, _following(timeline, effect))
+        review_domain.check_not_held_by_others(reverse.clip_ids, claims, reviewer_id, now)
+        uow.timeline.apply_review_effect(reverse, reviewer_id, now)
         focus = event.clip_id
         changed = tuple(sorted(reverse.clip_ids))
         approved = _approved_after(timeline, reverse)
-    event_id = review_store.append_event(
-        conn,
+    event_id = uow.events.append(
         actor_id=reviewer_id,
         video_id=event.video_id,
         clip_id=event.clip_id,
@@ -328,7 +318,7 @@ def undo_in(conn: Connection, settings: Settings, reviewer_id: int, *, now: date
         inverse=None,
         undoes_event_id=event.id,
     )
-    _queue_exports(conn, settings, approved)
+    _queue_exports(uow, settings, approved)
     return ActionResult("undo", event_id, event.video_id, focus, f"undid {event.action}", changed)
 
 
@@ -353,8 +343,68 @@ def _approved_after(timeline: tuple[Clip, ...], effect: ReviewEffect) -> list[in
     return [i for i in sorted(effect.clip_ids) if state.get(i) == ClipState.REVIEW_APPROVED]
 
 
-def _queue_exports(conn: Connection, settings: Settings, clip_ids: list[int]) -> None:
-    """Export approved clips after a grace period (an immediate Ctrl+Z still finds them under review). The jobs
-    are written in the action's transaction, so they exist exactly when the approval does."""
+def _queue_exports(uow: UnitOfWork, settings: Settings, clip_ids: list[int]) -> None:
+    """Export approved clips after a grace period (an immediate Ctrl+Z still finds them under review)."""
     for clip_id in clip_ids:
-        defer_in_transaction(conn, EXPORT, clip_id, delay_seconds=settings.export_grace_seconds)
+        uow.jobs.defer(EXPORT, clip_id, delay_seconds=settings.export_grace_seconds)
+
+
+# --- what comes next
+
+
+def _answer(uow: UnitOfWork, settings, reviewer_id: int, acted_on: int, result: ActionResult, now) -> Answer:
+    """After the action's transaction: it has released the video's timeline, which every reviewer working on
+    that video needs for their next action, so the claim and the page read run after it, not under it — each
+    a single statement, atomic on its own (autocommit: no BEGIN/COMMIT round trips)."""
+    uow.autocommit()
+    focus = _focus(acted_on, result)
+    if result.focus_clip_id is not None and result.focus_clip_id != focus:
+        uow.review_queue.hold(reviewer_id, result.focus_clip_id, now, lease_end(settings, now))
+    if focus is not None:
+        state = _held_state(uow, settings, reviewer_id, focus, now)
+    else:
+        state = _claim_next_state(uow, settings, reviewer_id, now)
+    return Answer(result, state)
+
+
+def _focus(acted_on: int, result: ActionResult) -> int | None:
+    """After a cut operation that left the current clip alone (a cut dragged elsewhere on the timeline) stay
+    on it; otherwise the action's focus (None: take the next in the queue)."""
+    if ActionKind(result.action) in CUT_ACTIONS and acted_on not in result.changed_clip_ids:
+        return acted_on
+    return result.focus_clip_id
+
+
+def _held_state(uow: UnitOfWork, settings, reviewer_id: int, clip_id: int, now: datetime) -> PageState:
+    page = uow.review_queue.hold_and_page(reviewer_id, clip_id, now, lease_end(settings, now), PREFETCH)
+    if page is None:
+        raise NotFound(f"no clip {clip_id}")
+    return PageState(view_of(page), page, page.upcoming)
+
+
+def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime) -> PageState:
+    page = uow.review_queue.claim_next_and_page(
+        reviewer_id, tuple(UNDER_REVIEW), now, lease_end(settings, now), PREFETCH
+    )
+    if page is None:
+        return PageState(None, None, uow.review_queue.upcoming_from_start(now, PREFETCH))
+    return PageState(view_of(page), page, page.upcoming)
+
+
+def view_of(page: ClipPage) -> ClipView:
+    """The `ClipView` of a clip page; position and count come from the timeline the page carries."""
+    active = page.state != ClipState.SUPERSEDED
+    return ClipView(
+        id=page.id,
+        video_id=page.video_id,
+        video_title=page.video_title or page.video_source,
+        start_frame=page.start_frame,
+        end_frame=page.end_frame,
+        fps=fps_or_default(page.fps),
+        state=page.state,
+        group_id=page.group_id,
+        # the clip's place among the video's active clips (which never overlap), by start
+        position=sum(1 for t in page.timeline if t[1] <= page.start_frame) if active else 0,
+        count=len(page.timeline),
+        video_frames=page.frame_count or page.end_frame,
+    )

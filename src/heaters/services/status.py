@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from heaters.adapters.db.connection import Database
-from heaters.adapters.db.models import Clip, SourceVideo
+from heaters.adapters.db.uow import connection
 from heaters.domain.states import ClipState, VideoState
+from heaters.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -20,12 +18,18 @@ class StatusCounts:
         return {"videos": self.videos, "clips": self.clips}
 
 
-def status_counts(database: Database) -> StatusCounts:
-    with database.sessions() as session:
-        videos = dict(session.execute(select(SourceVideo.state, func.count()).group_by(SourceVideo.state)).all())
-        clips = dict(session.execute(select(Clip.state, func.count()).group_by(Clip.state)).all())
+def status_counts(runtime: Runtime) -> StatusCounts:
+    with connection(runtime.database) as uow:
+        videos = uow.videos.state_counts()
+        clips = uow.clips.state_counts()
     # Every state appears (with 0) so scripts can rely on the keys.
     return StatusCounts(
         videos={state.value: videos.get(state.value, 0) for state in VideoState},
         clips={state.value: clips.get(state.value, 0) for state in ClipState},
     )
+
+
+def database_reachable(runtime: Runtime) -> bool:
+    from heaters.adapters.db.connection import ping
+
+    return ping(runtime.database)

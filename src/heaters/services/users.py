@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
 
 from heaters.adapters.db.connection import Database
-from heaters.adapters.db.models import User
+from heaters.adapters.db.uow import connection, transaction
 from heaters.domain.errors import BadInput, Refused
 
 _hasher = PasswordHasher()
@@ -28,18 +27,17 @@ def create_user(database: Database, name: str, password: str) -> Reviewer:
         raise BadInput("a user name is 1 to 100 characters")
     if len(password) < 8:
         raise BadInput("a password is at least 8 characters")
-    with database.sessions.begin() as session:
-        if session.scalar(select(User.id).where(User.name == name)) is not None:
-            raise Refused(f"a user named {name!r} already exists")
-        user = User(name=name, password_hash=_hasher.hash(password))
-        session.add(user)
-        session.flush()
-        return Reviewer(user.id, user.name)
+    password_hash = _hasher.hash(password)
+    with transaction(database) as uow:
+        user_id = uow.users.add(name, password_hash)
+    if user_id is None:
+        raise Refused(f"a user named {name!r} already exists")
+    return Reviewer(user_id, name)
 
 
 def authenticate(database: Database, name: str, password: str) -> Reviewer | None:
-    with database.sessions() as session:
-        user = session.scalars(select(User).where(User.name == name.strip())).first()
+    with connection(database) as uow:
+        user = uow.users.by_name(name.strip())
     if user is None:
         _hasher.hash(password)  # same work either way: no timing hint about which names exist
         return None
@@ -50,25 +48,14 @@ def authenticate(database: Database, name: str, password: str) -> Reviewer | Non
     return Reviewer(user.id, user.name)
 
 
-def get_reviewer(database: Database, user_id: int) -> Reviewer | None:
-    with database.sessions() as session:
-        user = session.get(User, user_id)
-        return Reviewer(user.id, user.name) if user else None
-
-
 def ensure_first_user(database: Database, name: str, password: str | None) -> tuple[Reviewer, str] | None:
-    """On first start (no users at all), create one; returns it and its password to show once.
-
-    Race-free: processes starting together on a fresh database all try, one creates it (ON CONFLICT)."""
-    from heaters.adapters.db.ops_store import any_user, insert_user_if_absent
-
-    if any_user(database):
-        return None
-    name = name.strip()
+    """On first start (no users at all), create one; returns it and its password to show once. Two processes
+    starting together on a fresh database: one creates it, the other finds the name taken and returns None."""
+    with connection(database) as uow:
+        if uow.users.any():
+            return None
     password = password or secrets.token_urlsafe(12)
-    if not name or len(name) > 100:
-        raise BadInput("a user name is 1 to 100 characters")
-    if len(password) < 8:
-        raise BadInput("a password is at least 8 characters")
-    user_id = insert_user_if_absent(database, name, _hasher.hash(password))
-    return (Reviewer(user_id, name), password) if user_id is not None else None
+    try:
+        return create_user(database, name, password), password
+    except Refused:
+        return None

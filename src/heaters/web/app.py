@@ -8,7 +8,6 @@ messages redacted (no storage URL or secret reaches a browser).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,20 +16,47 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
-from heaters.adapters.db.connection import ping
-from heaters.domain.errors import BadInput, HeatersError, NotFound, Refused
+from heaters.domain.errors import BadInput, HeatersError, IllegalTransition, NotFound, Refused
 from heaters.domain.redact import redact
 from heaters.runtime import Runtime
+from heaters.services.operations import readiness
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.access_log import AccessLog
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
+from heaters.web.templating import flash
+from heaters.web.uploads import NotAllowed, TooLarge
 
 WEB_DIR = Path(__file__).parent
 CLIP_CACHE_BYTES = 512 * 1024**2
 STRIP_CACHE_BYTES = 64 * 1024**2
 SESSION_DAYS = 14
-log = logging.getLogger(__name__)
+
+
+# The one mapping of domain errors to HTTP statuses (most specific class first).
+_STATUS_OF_ERROR: tuple[tuple[type[HeatersError], int], ...] = (
+    (TooLarge, 413),
+    (NotFound, 404),
+    (Refused, 409),
+    (IllegalTransition, 409),
+    (BadInput, 400),
+)
+
+
+def status_of(error: HeatersError) -> int:
+    return next((status for kind, status in _STATUS_OF_ERROR if isinstance(error, kind)), 400)
+
+
+def error_response(request: Request, message: str, status: int):
+    """JSON `{"error": …}` with the status for the API and scripts; a form posted by a page gets the message as a
+    flash on the page it came from."""
+    message = redact(message)
+    if request.method == "POST" and "application/json" not in request.headers.get("accept", ""):
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            flash(request, message, "error")
+            return RedirectResponse("/", status_code=303)
+    return JSONResponse({"error": message}, status_code=status)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -56,18 +82,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/ready")
     def ready() -> JSONResponse:
         """Readiness: the database, the object store and the job queue all answer."""
-        from heaters.adapters.db.ops_store import queue_reachable
-
-        checks = {"database": lambda: ping(runtime.database), "storage": runtime.storage.check}
-        checks["queue"] = lambda: queue_reachable(runtime.database)
-        answers: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                check()
-                answers[name] = "ok"
-            except Exception as error:  # noqa: BLE001 — any failure means not ready; say which and why
-                log.warning("not ready: %s: %s", name, error)
-                answers[name] = redact(f"{type(error).__name__}: {error}")[:300]
+        answers = readiness(runtime)
         ok = all(v == "ok" for v in answers.values())
         return JSONResponse({"status": "ready" if ok else "not ready", **answers}, status_code=200 if ok else 503)
 
@@ -94,9 +109,10 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(HeatersError)
     async def domain_error(request: Request, exc: HeatersError):
-        status = 409 if isinstance(exc, Refused) else 404 if isinstance(exc, NotFound) else 400
-        if isinstance(exc, BadInput | Refused | NotFound):
-            return JSONResponse({"error": redact(str(exc))}, status_code=status)
-        return JSONResponse({"error": redact(str(exc))}, status_code=500)
+        return error_response(request, str(exc), status_of(exc))
+
+    @app.exception_handler(NotAllowed)
+    async def upload_not_allowed(request: Request, exc: NotAllowed):
+        return error_response(request, str(exc), 403)
 
     return app

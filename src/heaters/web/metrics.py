@@ -14,10 +14,10 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from heaters.adapters.db.ops_store import cluster_counts
 from heaters.domain.stages import STAGES
 from heaters.domain.states import ClipState, VideoState
 from heaters.runtime import Runtime
+from heaters.services.operations import counts as cluster_counts
 
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 FAILED_OUTCOMES = ("failed", "retrying")
@@ -28,7 +28,7 @@ class ClusterCollector:
         self.runtime = runtime
 
     def collect(self):
-        counts = cluster_counts(self.runtime.database, DURATION_BUCKETS)
+        counts = cluster_counts(self.runtime, DURATION_BUCKETS)
         queue = GaugeMetricFamily(
             "heaters_queue_jobs", "Jobs waiting or running, per stage.", labels=["stage", "status"]
         )

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from heaters.domain.errors import BadInput, HeatersError
+from heaters.domain.errors import BadInput
 from heaters.services import dashboard, ingest, intake
 from heaters.services.retry import retry
 from heaters.services.status import status_counts
 from heaters.services.users import Reviewer
 from heaters.web.security import CSRF_FIELD, CSRF_HEADER, api_user, csrf_valid, page_user, require_csrf_form
 from heaters.web.templating import flash, render
-from heaters.web.uploads import NotAllowed, TooLarge, receive_upload
+from heaters.web.uploads import receive_upload
 
 router = APIRouter()
-
-
-class SubmitRequest(BaseModel):
-    source: str
-    force: bool = False
 
 
 def _wants_json(request: Request) -> bool:
@@ -35,7 +29,7 @@ def dashboard_page(request: Request, user: Reviewer = Depends(page_user)):
         request,
         "dashboard.html",
         videos=[v.as_json() for v in dashboard.list_videos(runtime)],
-        counts=status_counts(runtime.database).as_json(),
+        counts=status_counts(runtime).as_json(),
         max_upload_bytes=runtime.settings.max_upload_bytes,
     )
 
@@ -45,7 +39,7 @@ def api_videos(request: Request, user: Reviewer = Depends(api_user)) -> dict:
     runtime = request.app.state.runtime
     return {
         "videos": [v.as_json() for v in dashboard.list_videos(runtime)],
-        "counts": status_counts(runtime.database).as_json(),
+        "counts": status_counts(runtime).as_json(),
     }
 
 
@@ -54,16 +48,10 @@ async def submit_form(request: Request, user: Reviewer = Depends(page_user)):
     form = await request.form()
     source = str(form.get("source", "")).strip()
     force = form.get("force") == "on"
-    try:
-        if not source:
-            raise BadInput("enter a URL or a path")
-        # A local path is copied into storage by this process: off the event loop.
-        submitted = await run_in_threadpool(ingest.submit_source, request.app.state.runtime, source, force=force)
-    except (HeatersError, ValueError) as exc:
-        if _wants_json(request):
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        flash(request, f"Could not add {source!r}: {exc}", "error")
-        return RedirectResponse("/", status_code=303)
+    if not source:
+        raise BadInput("enter a URL or a path")
+    # A local path is copied into storage by this process: off the event loop.
+    submitted = await run_in_threadpool(ingest.submit_source, request.app.state.runtime, source, force=force)
     message = (
         f"Added video {submitted.video_id}."
         if submitted.created
@@ -85,14 +73,7 @@ async def upload(request: Request, user: Reviewer = Depends(page_user)):
         return header_ok or csrf_valid(request, fields.get(CSRF_FIELD))
 
     sink = intake.UploadSink(runtime)
-    try:
-        received = await receive_upload(request, sink, runtime.settings.max_upload_bytes, allow_file)
-    except NotAllowed as exc:
-        return JSONResponse({"error": str(exc)}, status_code=403)
-    except TooLarge as exc:
-        return _upload_refused(request, str(exc), 413)
-    except BadInput as exc:
-        return _upload_refused(request, str(exc), 400)
+    received = await receive_upload(request, sink, runtime.settings.max_upload_bytes, allow_file)
     submitted = await run_in_threadpool(intake.record_upload, runtime, sink, received.filename)
     if submitted.created:
         message = f"Uploaded {received.filename} ({received.size:,} bytes) as video {submitted.video_id}."
@@ -109,22 +90,9 @@ async def upload(request: Request, user: Reviewer = Depends(page_user)):
     return RedirectResponse("/", status_code=303)
 
 
-def _upload_refused(request: Request, message: str, status: int):
-    if _wants_json(request):
-        return JSONResponse({"error": message}, status_code=status)
-    flash(request, f"Upload refused: {message}", "error")
-    return RedirectResponse("/", status_code=303)
-
-
 @router.post("/videos/{video_id}/retry", dependencies=[Depends(require_csrf_form)])
 def retry_video(video_id: int, request: Request, user: Reviewer = Depends(page_user)):
-    try:
-        done = retry(request.app.state.runtime, "video", video_id)
-    except HeatersError as exc:
-        if _wants_json(request):
-            return JSONResponse({"error": str(exc)}, status_code=409)
-        flash(request, str(exc), "error")
-        return RedirectResponse("/", status_code=303)
+    done = retry(request.app.state.runtime, "video", video_id)
     message = f"Retrying {done.stage} of video {video_id}."
     if _wants_json(request):
         return {"stage": done.stage, "message": message}

@@ -6,15 +6,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
-from heaters.services import library
+from heaters.services import library, media
 from heaters.services.users import Reviewer
 from heaters.web.media import CachedMedia, media_response
+from heaters.web.presenters import hit_json, library_page_json
 from heaters.web.security import api_user, page_user
 from heaters.web.templating import render
 
 router = APIRouter()
 PAGE_SIZE = 48
-PRESIGN_SECONDS = 3600
 EXPORT_MAX_AGE = 24 * 3600  # an export's key carries its frame range and its ETag is its SHA-256
 
 
@@ -31,7 +31,7 @@ def library_page(
     video_id, state = _filters(video, state)
     page = library.list_clips(runtime, video_id=video_id, state=state, limit=PAGE_SIZE)
     initial = {
-        "page": page.as_json(),
+        "page": library_page_json(request, page),
         "videos": library.library_videos(runtime),
         "counts": library.state_counts(runtime, video_id),
         "states": list(library.LIBRARY_STATES),
@@ -53,28 +53,31 @@ def api_library(
     runtime = request.app.state.runtime
     video_id, state = _filters(video, state)
     page = library.list_clips(runtime, video_id=video_id, state=state, offset=offset, limit=limit)
-    return page.as_json() | {"counts": library.state_counts(runtime, video_id)}
+    return library_page_json(request, page) | {"counts": library.state_counts(runtime, video_id)}
 
 
 @router.get("/api/clips/{clip_id}/similar")
 def api_similar(
     clip_id: int, request: Request, k: int = Query(12, ge=1, le=100), user: Reviewer = Depends(api_user)
 ) -> dict:
-    return {"clip_id": clip_id, "hits": library.similar(request.app.state.runtime, clip_id, k=k)}
+    hits = library.similar(request.app.state.runtime, clip_id, k=k)
+    return {"clip_id": clip_id, "hits": [hit_json(request, h) for h in hits]}
 
 
 @router.get("/api/search")
 def api_search(
     request: Request, text: str = "", k: int = Query(12, ge=1, le=100), user: Reviewer = Depends(api_user)
 ) -> dict:
-    return {"text": text, "hits": library.text_search(request.app.state.runtime, text, k=k)}
+    hits = library.text_search(request.app.state.runtime, text, k=k)
+    return {"text": text, "hits": [hit_json(request, h) for h in hits]}
 
 
 @router.get("/api/review/clips/{clip_id}/similar")
 def api_review_similar(
     clip_id: int, request: Request, k: int = Query(6, ge=1, le=24), user: Reviewer = Depends(api_user)
 ) -> dict:
-    return library.similar_for_review(request.app.state.runtime, clip_id, k=k)
+    anchor, hits = library.similar_for_review(request.app.state.runtime, clip_id, k=k)
+    return {"anchor": anchor.as_json() if anchor else None, "hits": [hit_json(request, h) for h in hits]}
 
 
 # --- files
@@ -85,8 +88,8 @@ def keyframe(artifact_id: int, request: Request, user: Reviewer = Depends(api_us
     runtime = request.app.state.runtime
     stored = library.keyframe_file(runtime, artifact_id)
     # Small images: read whole and answered by the same ETag/Range code as the review page's media.
-    media = CachedMedia(runtime.storage.read_bytes(stored.key), stored.etag, stored.content_type)
-    return media_response(request, media, max_age=EXPORT_MAX_AGE)
+    image = CachedMedia(media.read_bytes(runtime, stored.key), stored.etag, stored.content_type)
+    return media_response(request, image, max_age=EXPORT_MAX_AGE)
 
 
 @router.get("/clips/{clip_id}/export.mp4")
@@ -100,7 +103,7 @@ def exported_clip(clip_id: int, request: Request, download: bool = False, user: 
     if stored.etag in [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     disposition = "attachment" if download else "inline"
-    path = runtime.storage.local_path(stored.key)
+    path = media.local_path(runtime, stored.key)
     if path is not None:
         return FileResponse(
             path,
@@ -110,14 +113,9 @@ def exported_clip(clip_id: int, request: Request, download: bool = False, user: 
             content_disposition_type=disposition,
         )
     if not download:
-        return RedirectResponse(runtime.storage.browser_url(stored.key, expires=PRESIGN_SECONDS), status_code=307)
-
-    def chunks():
-        with runtime.storage.open(stored.key) as stream:
-            while block := stream.read(1024 * 1024):
-                yield block
+        return RedirectResponse(media.presigned_url(runtime, stored.key), status_code=307)
 
     headers["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
     if stored.size is not None:
         headers["Content-Length"] = str(stored.size)
-    return StreamingResponse(chunks(), media_type=stored.content_type, headers=headers)
+    return StreamingResponse(media.stream(runtime, stored.key), media_type=stored.content_type, headers=headers)

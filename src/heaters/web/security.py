@@ -43,10 +43,10 @@ def session_secret(settings: Settings) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        return path.read_bytes().decode().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return path.read_bytes().decode().strip()
 
 
 def csrf_token(request: Request) -> str:

@@ -110,10 +110,6 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> Databas
     return Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
 
-def socket_dir_of(libpq_url: str) -> str | None:
-    return parse_qs(urlparse(libpq_url).query).get("host", [None])[0]
-
-
 def ping(database: Database) -> bool:
     with database.engine.connect() as conn:
         return conn.execute(text("SELECT 1")).scalar() == 1

@@ -1,14 +1,21 @@
-"""Gateway for sources stored at submit time (uploads, local files): reserve an id, find duplicates,
-record the stored original. Plain values in and out."""
+"""The stored-sources gateway: sources whose original is put into storage at submit time (uploads, local
+files): reserve an id, find an earlier video of the same source or content, record the stored original."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from heaters.adapters.db.connection import Database
-from heaters.adapters.db.models import SourceVideo
+from heaters.adapters.db.gateway import Gateway
+
+_RESERVE_ID = text("SELECT nextval(pg_get_serial_sequence('source_videos', 'id'))")
+_WITH_SOURCE = text("SELECT id FROM source_videos WHERE source = :source ORDER BY id LIMIT 1")
+_WITH_CONTENT = text("SELECT id FROM source_videos WHERE content_sha256 = :sha ORDER BY id LIMIT 1")
+_ADD_STORED = text("""
+    INSERT INTO source_videos (id, source, title, original_key, content_sha256, allow_duplicate, state, attempts)
+    VALUES (:id, :source, :title, :key, :sha, :allow_duplicate, 'new', 0)
+""")
 
 
 @dataclass(frozen=True)
@@ -21,40 +28,29 @@ class StoredVideo:
     allow_duplicate: bool
 
 
-def reserve_video_id(database: Database) -> int:
-    """A video id nobody else will get, before anything is recorded: the original is stored under its
-    final key (`originals/{id}/…`) while it arrives, and the row is written only once it is complete."""
-    with database.engine.connect() as conn:
-        return int(conn.execute(text("SELECT nextval(pg_get_serial_sequence('source_videos', 'id'))")).scalar_one())
+class StoredSources(Gateway):
+    def reserve_id(self) -> int:
+        """A video id nobody else will get, before anything is recorded: the original is stored under its
+        final key (`originals/{id}/…`) while it arrives, and the row is written once it is complete."""
+        return int(self.conn.execute(_RESERVE_ID).scalar_one())
 
+    def with_source(self, source: str) -> int | None:
+        return self.conn.execute(_WITH_SOURCE, {"source": source}).scalar()
 
-def video_with_source(database: Database, source: str) -> int | None:
-    with database.sessions() as session:
-        return session.scalar(
-            select(SourceVideo.id).where(SourceVideo.source == source).order_by(SourceVideo.id).limit(1)
-        )
+    def with_content(self, sha256: str) -> int | None:
+        return self.conn.execute(_WITH_CONTENT, {"sha": sha256}).scalar()
 
-
-def video_with_content(database: Database, sha256: str) -> int | None:
-    with database.sessions() as session:
-        return session.scalar(
-            select(SourceVideo.id).where(SourceVideo.content_sha256 == sha256).order_by(SourceVideo.id).limit(1)
-        )
-
-
-def record_stored_video(database: Database, video: StoredVideo) -> None:
-    """The row of a source whose original is already in storage (state `new`; the download stage only
-    confirms the object is there)."""
-    with database.sessions.begin() as session:
-        session.add(
-            SourceVideo(
-                id=video.id,
-                source=video.source,
-                title=video.title,
-                original_key=video.original_key,
-                content_sha256=video.content_sha256,
-                allow_duplicate=video.allow_duplicate,
-                state="new",
-                attempts=0,
-            )
+    def add(self, video: StoredVideo) -> None:
+        """The row of a source whose original is already in storage (state `new`; the download stage only
+        confirms the object is there)."""
+        self.conn.execute(
+            _ADD_STORED,
+            {
+                "id": video.id,
+                "source": video.source,
+                "title": video.title,
+                "key": video.original_key,
+                "sha": video.content_sha256,
+                "allow_duplicate": video.allow_duplicate,
+            },
         )

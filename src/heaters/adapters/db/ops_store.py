@@ -1,4 +1,4 @@
-"""Gateway for operations: the first reviewer (race-free), readiness, and the counts /metrics exports.
+"""Gateway for operations: readiness of the job queue, and the counts /metrics exports.
 
 Metrics come from the database, not from process memory, so the web app reports the whole cluster's
 queue and stage history no matter which worker did the work.
@@ -9,27 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
 
 from heaters.adapters.db.connection import Database
-from heaters.adapters.db.models import Clip, SourceVideo, User
-
-
-def insert_user_if_absent(database: Database, name: str, password_hash: str) -> int | None:
-    """Create user `name` unless it exists (ON CONFLICT: two processes starting together never both
-    create it, and neither fails); returns the new id, or None when it already existed."""
-    with database.sessions.begin() as session:
-        return session.scalar(
-            insert(User)
-            .values(name=name, password_hash=password_hash)
-            .on_conflict_do_nothing(index_elements=[User.name])
-            .returning(User.id)
-        )
-
-
-def any_user(database: Database) -> bool:
-    with database.sessions() as session:
-        return session.scalar(select(User.id).limit(1)) is not None
+from heaters.adapters.db.models import Clip, SourceVideo
 
 
 def queue_reachable(database: Database) -> None:

@@ -22,7 +22,6 @@ when the server could not be reached or failed, which a retry may fix.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from heaters.adapters.download._guard import ConnectionGuard, guarded_connections
 from heaters.adapters.download._ytdlp import SourceUnavailable, download, ffmpeg_exe
+from heaters.adapters.files import atomic_file, copy_hashing, sha256_of_file
 from heaters.config import Settings
 from heaters.domain.errors import BadInput
 from heaters.domain.sources import (
@@ -74,11 +74,7 @@ class FetchedSource:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of_file(path)[0]
 
 
 def fetch_source(
@@ -264,22 +260,8 @@ def allowed_local_path(text: str, allowed_roots: list[Path]) -> Path:
 
 def _copy_atomically(source: Path, final: Path, progress: Callable[[int], None] | None) -> tuple[str, int]:
     """Copy under a temporary name in the destination folder, hashing on the way, then rename."""
-    digest = hashlib.sha256()
-    copied = 0
-    fd, tmp_name = tempfile.mkstemp(prefix=".copy-", suffix=".part", dir=final.parent)
-    try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-                copied += len(chunk)
-                if progress:
-                    progress(copied)
-        os.replace(tmp_name, final)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return digest.hexdigest(), copied
+    with atomic_file(final, prefix=".copy-") as temp, open(source, "rb") as src, open(temp, "wb") as dst:
+        return copy_hashing(src, dst, progress)
 
 
 def _refuse_empty(size: int, what: str) -> None:

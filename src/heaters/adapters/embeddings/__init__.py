@@ -3,7 +3,7 @@
     model = load_model(settings.embedding_model)   # "efficientnet-lite0" (default) or "clip:/local/dir"
     vectors = model.embed_images([pil_image, ...])  # (n, model.dimension) float32, rows L2-normalised
     if model.supports_text:
-        query = model.embed_text(["a dog on a beach"])
+        query = model.embed_texts(["a dog on a beach"])
 
 Nothing here touches the network: weights come from an installed package or a local directory.
 """

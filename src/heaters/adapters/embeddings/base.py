@@ -25,7 +25,7 @@ class EmbeddingModel(abc.ABC):
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         """(len(images), dimension) float32, each row L2-normalised."""
 
-    def embed_text(self, texts: list[str]) -> np.ndarray:
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimension) float32 in the image space; only for models with `supports_text`."""
         raise Refused(
             f"embedding model {self.name!r} cannot embed text; configure a CLIP-style model "

@@ -7,7 +7,6 @@ and the Hugging Face hub is put in offline mode.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import torch
 from PIL import Image
 
 from heaters.adapters.embeddings.base import EmbeddingModel, l2_normalise_rows
+from heaters.config import forbid_model_hub_downloads
 from heaters.domain.errors import BadInput
 
 BATCH_SIZE = 32
@@ -27,8 +27,7 @@ class ClipModel(EmbeddingModel):
         path = Path(directory).expanduser().resolve()
         if not (path / "config.json").is_file():
             raise BadInput(f"no CLIP model at {path}: expected a directory with config.json (save_pretrained)")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        forbid_model_hub_downloads()
         from transformers import CLIPModel, CLIPProcessor
         from transformers.utils import logging as transformers_logging
 
@@ -53,7 +52,7 @@ class ClipModel(EmbeddingModel):
                 rows.append(_as_array(self._model.get_image_features(pixel_values=inputs["pixel_values"])))
         return l2_normalise_rows(np.concatenate(rows))
 
-    def embed_text(self, texts: list[str]) -> np.ndarray:
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with torch.inference_mode():

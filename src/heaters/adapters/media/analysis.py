@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from heaters.domain.errors import BadInput
+from heaters.domain.framegrid import DEFAULT_FPS
 from heaters.domain.shots import FEATURE_SIZE, frame_features
 
 # 8-bit planar YUV layouts whose planes can be read directly (full- or limited-range alike)
@@ -75,7 +76,7 @@ def decode_features(path: Path | str) -> tuple[np.ndarray, float, int]:
             # that matters (same results on the dev set) and skipping it speeds H.264/HEVC decoding.
             stream.codec_context.options = {"skip_loop_filter": "all"}
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-            fps = float(rate) if rate else 25.0
+            fps = float(rate) if rate else DEFAULT_FPS
             for frame in container.decode(stream):
                 collector.add(frame)
     except (av.FFmpegError, OSError) as exc:

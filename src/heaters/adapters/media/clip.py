@@ -25,7 +25,8 @@ from pathlib import Path
 
 import av
 
-from heaters.adapters.media.inputs import atomic_output, check_frame_range, open_input, sha256_of_file
+from heaters.adapters.files import atomic_file, sha256_of_file
+from heaters.adapters.media.inputs import check_frame_range, open_video
 from heaters.domain.errors import BadInput, HeatersError
 
 # Scratch space for in-memory cuts (see cut_clip_with_info): RAM-backed where there is one.
@@ -63,7 +64,8 @@ class ClipInfo:
 
 def cut_clip(source: str | Path, start_frame: int, end_frame: int, out_path: Path) -> ClipInfo:
     """Write frames [start_frame, end_frame) of the proxy `source` to `out_path` (atomically)."""
-    with atomic_output(Path(out_path)) as tmp_name:
+    with atomic_file(Path(out_path)) as tmp_path:
+        tmp_name = str(tmp_path)
         counts, fps = _cut(str(source), start_frame, end_frame, tmp_name)
         data_hash, size = sha256_of_file(Path(tmp_name))
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, data_hash)
@@ -89,25 +91,11 @@ def cut_clip_with_info(source: str | Path, start_frame: int, end_frame: int) -> 
 def _cut(source: str, start_frame: int, end_frame: int, out_file: str) -> tuple[tuple[int, int], Fraction]:
     """Copy the packets into the MP4 file `out_file`. Returns ((video, audio) packet counts, fps)."""
     check_frame_range(start_frame, end_frame)
-    with open_input(source, "proxy") as container:
-        if not container.streams.video:
-            raise BadInput("proxy has no video stream")
-        vin = container.streams.video[0]
-        ain = container.streams.audio[0] if container.streams.audio else None
-        rate = vin.average_rate or vin.guessed_rate
-        if not rate:
-            raise BadInput("proxy has no frame rate; cannot address frames")
-        fps = Fraction(rate)
-        vtb = Fraction(vin.time_base)
-        total = vin.frames  # from the MP4 sample table; 0 when the container does not say
-        if total and end_frame > total:
-            raise BadInput(f"clip end frame {end_frame} is beyond the proxy's last frame ({total} frames)")
-        first_pts = vin.start_time or 0
-
-        def frame_index(pts: int) -> int:
-            return round((pts - first_pts) * vtb * fps)
-
-        start_pts = first_pts + round(Fraction(start_frame) / fps / vtb)
+    with open_video(source, "proxy") as proxy:
+        container, vin, ain, fps, frame_index = proxy.container, proxy.video, proxy.audio, proxy.fps, proxy.frame_index
+        if proxy.frames and end_frame > proxy.frames:
+            raise BadInput(f"clip end frame {end_frame} is beyond the proxy's last frame ({proxy.frames} frames)")
+        start_pts = proxy.pts_of(start_frame)
         if start_frame > 0:
             # Every frame is a keyframe, so a backward seek lands on the start frame itself.
             container.seek(start_pts, stream=vin, backward=True, any_frame=False)

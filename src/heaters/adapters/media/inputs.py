@@ -1,13 +1,14 @@
-"""What the frame-range cutters (clip stream copy, master re-encode) share: opening stored media — a local
-file, or a presigned URL read by HTTP byte ranges — the range check, atomic output and its checksum."""
+"""What every frame-addressing reader (clip stream copy, master re-encode, keyframes, timeline strips) shares:
+opening stored media — a local file, a presigned URL read by HTTP byte ranges, or bytes in memory — the video
+stream on its frame grid, and the frame-range check."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -50,26 +51,52 @@ def check_frame_range(start_frame: int, end_frame: int) -> None:
         raise BadInput(f"clip frame range is empty: start {start_frame} must be before end {end_frame}")
 
 
-def sha256_of_file(path: Path) -> tuple[str, int]:
-    """(hex digest, size in bytes) of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
+@dataclass(frozen=True)
+class VideoInput:
+    """An opened input's video stream on its frame grid: what every frame-addressing reader needs."""
+
+    container: av.container.InputContainer
+    video: av.video.stream.VideoStream
+    audio: av.audio.stream.AudioStream | None
+    fps: Fraction
+    time_base: Fraction
+    first_pts: int
+    frames: int  # from the container's index (MP4 sample table); 0 when it does not say
+
+    def frame_index(self, pts: int) -> int:
+        """The grid frame a timestamp falls on."""
+        return round((pts - self.first_pts) * self.time_base * self.fps)
+
+    def pts_of(self, frame: int) -> int:
+        return self.first_pts + round(Fraction(frame) / self.fps / self.time_base)
+
+    def seek_to_frame(self, frame: int) -> None:
+        """Seek backward to the keyframe at or before `frame` (on an all-intra input: the frame itself)."""
+        self.container.seek(self.pts_of(frame), stream=self.video, backward=True)
 
 
 @contextmanager
-def atomic_output(out_path: Path) -> Iterator[str]:
-    """A temporary file name beside `out_path`, renamed over it only if the block succeeds."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
-    os.close(fd)
-    try:
-        yield tmp_name
-        os.replace(tmp_name, out_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+def open_video(source: str | Path | bytes, what: str) -> Iterator[VideoInput]:
+    """Open `source` (a path, a byte-range URL, or MP4 bytes in memory) and check it has a video stream with a
+    frame rate: the one prelude of the clip cutter, the re-encoder, keyframes and timeline strips."""
+    container = _open_any(source, what)
+    with container:
+        if not container.streams.video:
+            raise BadInput(f"{what} has no video stream")
+        video = container.streams.video[0]
+        rate = video.average_rate or video.guessed_rate
+        if not rate:
+            raise BadInput(f"{what} has no frame rate; cannot address frames")
+        audio = container.streams.audio[0] if container.streams.audio else None
+        yield VideoInput(
+            container, video, audio, Fraction(rate), Fraction(video.time_base), video.start_time or 0, video.frames
+        )
+
+
+def _open_any(source: str | Path | bytes, what: str) -> av.container.InputContainer:
+    if isinstance(source, bytes | bytearray):
+        try:
+            return av.open(io.BytesIO(source))
+        except av.FFmpegError as exc:
+            raise BadInput(f"cannot open {what}: {exc}") from exc
+    return open_input(str(source), what)

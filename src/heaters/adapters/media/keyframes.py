@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 from PIL import Image
 
+from heaters.adapters.media.inputs import VideoInput, open_video
 from heaters.domain.errors import BadInput
-from heaters.domain.keyframes import KeyframePick, KeyframeStrategy, keyframe_picks, parse_keyframe_strategy
+from heaters.domain.keyframes import (
+    DEFAULT_STRATEGY,
+    KeyframePick,
+    KeyframeStrategy,
+    keyframe_picks,
+    parse_keyframe_strategy,
+)
 
 # Pillow format name -> (file extension, content type, save options)
 IMAGE_FORMATS = {
@@ -39,7 +44,7 @@ class Keyframe:
 
 def extract_keyframes(
     clip: str | Path | bytes,
-    strategy: KeyframeStrategy | str = "percent:25,50,75",
+    strategy: KeyframeStrategy | str = DEFAULT_STRATEGY,
     image_format: str = "jpeg",
 ) -> list[Keyframe]:
     """Keyframes of `clip` at the strategy's positions, in strategy order."""
@@ -52,18 +57,11 @@ def extract_keyframes(
         raise BadInput(f"keyframe image format must be one of {sorted(IMAGE_FORMATS)}, got {image_format!r}")
     ext, content_type, save_options = IMAGE_FORMATS[fmt]
 
-    with _open(clip) as container:
-        if not container.streams.video:
-            raise BadInput("clip has no video stream")
-        stream = container.streams.video[0]
-        fps = Fraction(stream.average_rate or stream.guessed_rate or 0)
-        if not fps:
-            raise BadInput("clip has no frame rate")
-        tb = Fraction(stream.time_base)
-        first_pts = stream.start_time or 0
-        frame_count = stream.frames or _count_packets(container, stream)
+    with open_video(clip, "clip") as opened:
+        fps = opened.fps
+        frame_count = opened.frames or _count_packets(opened)
         picks = keyframe_picks(strategy, frame_count)
-        images = _decode_frames(container, stream, picks, fps, tb, first_pts)
+        images = _decode_frames(opened, picks)
 
     keyframes = []
     for pick in picks:
@@ -84,35 +82,22 @@ def extract_keyframes(
     return keyframes
 
 
-def _open(clip: str | Path | bytes) -> av.container.InputContainer:
-    try:
-        if isinstance(clip, bytes | bytearray):
-            return av.open(io.BytesIO(clip))
-        if isinstance(clip, Path) or not str(clip).startswith(("http://", "https://")):
-            if not Path(clip).is_file():
-                raise BadInput(f"clip not found: {clip}")
-        return av.open(str(clip))
-    except av.FFmpegError as exc:
-        raise BadInput(f"cannot open clip: {exc}") from exc
-
-
-def _count_packets(container, stream) -> int:
-    count = sum(1 for packet in container.demux(stream) if packet.size)
-    container.seek(0, stream=stream)
+def _count_packets(opened: VideoInput) -> int:
+    count = sum(1 for packet in opened.container.demux(opened.video) if packet.size)
+    opened.container.seek(0, stream=opened.video)
     return count
 
 
-def _decode_frames(container, stream, picks: list[KeyframePick], fps, tb, first_pts) -> dict[int, Image.Image]:
+def _decode_frames(opened: VideoInput, picks: list[KeyframePick]) -> dict[int, Image.Image]:
     """Decode each distinct picked frame: seek to it (backward to a keyframe), decode forward to it."""
     wanted = sorted({pick.frame_index for pick in picks})
     images: dict[int, Image.Image] = {}
     for target in wanted:
-        container.seek(first_pts + round(Fraction(target) / fps / tb), stream=stream, backward=True)
-        for frame in container.decode(stream):
+        opened.seek_to_frame(target)
+        for frame in opened.container.decode(opened.video):
             if frame.pts is None:
                 continue
-            index = round((frame.pts - first_pts) * tb * fps)
-            if index >= target:
+            if opened.frame_index(frame.pts) >= target:
                 images[target] = frame.to_image()
                 break
         if target not in images:

@@ -16,17 +16,7 @@ from pathlib import Path
 import av
 
 from heaters.domain.errors import BadInput
-
-
-@dataclass(frozen=True)
-class MediaLimits:
-    max_width: int = 7680
-    max_height: int = 4320
-    max_duration_seconds: float = 6 * 3600
-
-    @classmethod
-    def from_settings(cls, settings) -> MediaLimits:
-        return cls(settings.max_width, settings.max_height, settings.max_duration_seconds)
+from heaters.domain.limits import MediaLimits
 
 
 @dataclass(frozen=True)

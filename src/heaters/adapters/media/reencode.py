@@ -23,8 +23,9 @@ from pathlib import Path
 import av
 import av.filter
 
+from heaters.adapters.files import atomic_file, sha256_of_file
 from heaters.adapters.media.clip import ClipInfo
-from heaters.adapters.media.inputs import atomic_output, check_frame_range, open_input, sha256_of_file
+from heaters.adapters.media.inputs import check_frame_range, open_video
 from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.profiles import OutputProfile, export_reencode_profile
 
@@ -45,7 +46,8 @@ def reencode_clip(
     re-encode profile) to `out_path`, atomically. `master_source` is a local path or an http(s) URL."""
     check_frame_range(start_frame, end_frame)
     profile = profile or export_reencode_profile()
-    with atomic_output(Path(out_path)) as tmp_name:
+    with atomic_file(Path(out_path)) as tmp_path:
+        tmp_name = str(tmp_path)
         fps, counts = _reencode(str(master_source), start_frame, end_frame, tmp_name, profile)
         digest, size = sha256_of_file(Path(tmp_name))
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, digest)
@@ -54,15 +56,8 @@ def reencode_clip(
 def _reencode(
     source: str, start_frame: int, end_frame: int, out_file: str, profile: OutputProfile
 ) -> tuple[Fraction, tuple[int, int]]:
-    with open_input(source, "master") as container:
-        if not container.streams.video:
-            raise BadInput("master has no video stream")
-        vin = container.streams.video[0]
-        ain = container.streams.audio[0] if container.streams.audio else None
-        rate = vin.average_rate or vin.guessed_rate
-        if not rate:
-            raise BadInput("master has no frame rate; cannot address frames")
-        fps = Fraction(rate)
+    with open_video(source, "master") as master:
+        container, vin, ain, fps = master.container, master.video, master.audio, master.fps
         if vin.frames and end_frame > vin.frames:
             raise BadInput(f"clip end frame {end_frame} is beyond the master's last frame ({vin.frames} frames)")
         if container.duration and Fraction(start_frame) / fps >= Fraction(container.duration, av.time_base):

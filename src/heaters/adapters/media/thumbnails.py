@@ -8,12 +8,11 @@ decodes, not a pass over the video.
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 from pathlib import Path
 
-import av
 from PIL import Image
 
+from heaters.adapters.media.inputs import VideoInput, open_video
 from heaters.domain.errors import BadInput
 
 
@@ -27,24 +26,15 @@ def timeline_strip(source: str | Path, frames: list[int], tile_height: int = 72,
     """A JPEG with the given proxy frames side by side, each `tile_height` pixels high."""
     if not frames:
         raise BadInput("a timeline strip needs at least one frame")
-    try:
-        container = av.open(str(source))
-    except av.FFmpegError as exc:
-        raise BadInput(f"cannot open proxy: {str(source).split('?', 1)[0]}: {exc}") from exc
-    with container:
-        if not container.streams.video:
-            raise BadInput("proxy has no video stream")
-        stream = container.streams.video[0]
+    with open_video(source, "proxy") as proxy:
+        stream = proxy.video
         stream.thread_type = "AUTO"
-        fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
-        tb = Fraction(stream.time_base)
-        first_pts = stream.start_time or 0
         width = max(2, round(stream.codec_context.width * tile_height / max(1, stream.codec_context.height)))
         width -= width % 2
         sprite = Image.new("RGB", (width * len(frames), tile_height))
         last: Image.Image | None = None
         for slot, target in enumerate(frames):
-            image = _frame_at(container, stream, target, fps, tb, first_pts, width, tile_height) or last
+            image = _frame_at(proxy, target, width, tile_height) or last
             if image is not None:
                 sprite.paste(image, (slot * width, 0))
                 last = image
@@ -53,11 +43,11 @@ def timeline_strip(source: str | Path, frames: list[int], tile_height: int = 72,
     return buffer.getvalue()
 
 
-def _frame_at(container, stream, target: int, fps, tb, first_pts, width: int, height: int) -> Image.Image | None:
-    container.seek(first_pts + round(Fraction(target) / fps / tb), stream=stream, backward=True)
-    for frame in container.decode(stream):
+def _frame_at(proxy: VideoInput, target: int, width: int, height: int) -> Image.Image | None:
+    proxy.seek_to_frame(target)
+    for frame in proxy.container.decode(proxy.video):
         if frame.pts is None:
             continue
-        if round((frame.pts - first_pts) * tb * fps) >= target:
+        if proxy.frame_index(frame.pts) >= target:
             return frame.reformat(width=width, height=height, format="rgb24").to_image()
     return None

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import abc
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from heaters.adapters.files import atomic_file
 from heaters.domain.errors import BadInput
 
 
@@ -152,18 +152,7 @@ TEMP_PREFIX = ".tmp-"
 
 
 def write_atomically(write: Callable[[str], object], destination: Path) -> Path:
-    """Run `write(temp_path)` on a temp file beside `destination`, then rename it over `destination`,
-    so `destination` is either absent/old or complete. The temp file is removed if `write` fails."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=destination.parent)
-    os.close(fd)
-    try:
-        write(temp_name)
-        os.replace(temp_name, destination)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
+    """Run `write(temp_path)` on a temp file beside `destination`, then rename it over `destination`."""
+    with atomic_file(destination, prefix=TEMP_PREFIX) as temp:
+        write(str(temp))
     return destination

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from heaters.adapters.files import atomic_file
 from heaters.adapters.storage.base import TEMP_PREFIX, ObjectWriter, Storage, check_range, write_atomically
 from heaters.domain.errors import BadInput, NotFound
 from heaters.domain.storage_keys import validate_key, validate_prefix
@@ -63,19 +64,8 @@ class LocalStorage(Storage):
         path.parent.mkdir(parents=True, exist_ok=True)
         # Re-check after mkdir: a symlinked directory on the way is only visible once it exists.
         self._inside_root(path.parent)
-        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as temp:
-                fill(temp)
-                temp.flush()
-                os.fsync(temp.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            try:
-                os.unlink(temp_name)
-            except FileNotFoundError:
-                pass
-            raise
+        with atomic_file(path, prefix=TEMP_PREFIX, fsync=True) as temp_path, open(temp_path, "wb") as temp:
+            fill(temp)
         _fsync_directory(path.parent)
 
     def open_writer(self, key, *, storage_class=None, content_type=None) -> ObjectWriter:

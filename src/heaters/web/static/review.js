@@ -95,7 +95,7 @@ function show(next, { keepAbsFrame = null } = {}) {
   const clip = state.clip;
   $("#empty").hidden = !!clip;
   document.body.classList.toggle("queue-empty", !clip);
-  renderContext();
+  renderContextPanel();
   renderTimeline();
   (state.upcoming || []).forEach((u) => prefetch(u.video_url));
   if (!clip) {
@@ -147,7 +147,7 @@ function play() {
   }
 }
 
-function renderContext() {
+function renderContextPanel() {
   const clip = state.clip;
   const set = (id, text) => ($(id).textContent = text);
   if (!clip) {
@@ -277,12 +277,8 @@ function act(action, extra = {}) {
 function moveNearestCut(delta) {
   const clip = state.clip;
   if (!clip) return;
-  const abs = clip.start_frame + currentFrame();
-  const cuts = state.timeline.slice(1).map((c) => c.start);
-  if (!cuts.length) return notice("this video has no cuts to move", "error");
-  // Nearest to the current frame; ties go to the earlier cut (as heaters.domain.timeline.nearest_cut).
-  const cut = cuts.reduce((best, c) => (Math.abs(c - abs) < Math.abs(best - abs) ? c : best), cuts[0]);
-  act("move_cut", { frame: cut, to_frame: cut + delta });
+  // The server picks the cut (heaters.domain.timeline.nearest_cut): one rule, tested once.
+  act("move_cut", { frame: clip.start_frame + currentFrame(), delta });
 }
 
 function undo() {

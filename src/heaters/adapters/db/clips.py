@@ -1,0 +1,52 @@
+"""The clips gateway, as the pipeline sees clips: one clip's record, a video's clips created by shot
+detection, and counts by state. (Review's reads and writes of a video's timeline are in `timeline`.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from heaters.adapters.db.staged import StagedTable
+from heaters.domain.records import ClipRecord
+from heaters.domain.states import ClipState
+
+_COLUMNS = "id, video_id, start_frame, end_frame, state, attempts, group_id"
+_GET = text(f"SELECT {_COLUMNS} FROM clips WHERE id = :id")
+_LOCK = text(f"SELECT {_COLUMNS} FROM clips WHERE id = :id FOR UPDATE")
+_COUNT_OF_VIDEO = text("SELECT count(*) FROM clips WHERE video_id = :video_id")
+_CREATE = text("""
+    INSERT INTO clips (video_id, start_frame, end_frame, state, attempts)
+    SELECT :video_id, span.start_frame, span.end_frame, :state, 0
+    FROM unnest(CAST(:starts AS integer[]), CAST(:ends AS integer[])) AS span(start_frame, end_frame)
+""")
+_STATE_COUNTS = text("SELECT state, count(*) FROM clips GROUP BY state")
+
+
+class Clips(StagedTable):
+    TABLE = "clips"
+
+    def get(self, clip_id: int) -> ClipRecord | None:
+        row = self.conn.execute(_GET, {"id": clip_id}).first()
+        return ClipRecord(*row) if row is not None else None
+
+    def lock(self, clip_id: int) -> ClipRecord | None:
+        row = self.conn.execute(_LOCK, {"id": clip_id}).first()
+        return ClipRecord(*row) if row is not None else None
+
+    def create_for_video(self, video_id: int, spans: Sequence[tuple[int, int]]) -> bool:
+        """The video's clips, all pending review; nothing (False) if the video already has clips, so that a
+        repeated detection run creates nothing twice. Call with the video's row locked."""
+        if self.conn.execute(_COUNT_OF_VIDEO, {"video_id": video_id}).scalar_one():
+            return False
+        params = {
+            "video_id": video_id,
+            "state": ClipState.PENDING_REVIEW,
+            "starts": [s for s, _ in spans],
+            "ends": [e for _, e in spans],
+        }
+        self.conn.execute(_CREATE, params)
+        return True
+
+    def state_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute(_STATE_COUNTS).all())

@@ -1,0 +1,36 @@
+"""The jobs gateway: pipeline jobs queued inside the caller's transaction, and the recovery query for
+entities whose stage has no live job. (Queueing outside a transaction is `heaters.adapters.job_queue`.)"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from heaters.adapters.db.clips import Clips
+from heaters.adapters.db.gateway import Gateway
+from heaters.adapters.db.job_defer import defer_in_transaction
+from heaters.adapters.db.videos import Videos
+from heaters.domain.stages import Entity, Stage
+
+_TABLES = {Entity.VIDEO: Videos.TABLE, Entity.CLIP: Clips.TABLE}
+# Entities in a stage's ready or running state, without a todo/doing job holding that stage's lock.
+_ORPHANS = """
+    SELECT e.id FROM {table} AS e
+    WHERE e.state IN (:ready, :running)
+      AND NOT EXISTS (
+        SELECT 1 FROM procrastinate_jobs AS j
+        WHERE j.lock = :stage || ':' || e.id AND j.status IN ('todo', 'doing')
+      )
+    ORDER BY e.id
+"""
+_ORPHAN_QUERIES = {entity: text(_ORPHANS.format(table=table)) for entity, table in _TABLES.items()}
+
+
+class Jobs(Gateway):
+    def defer(self, stage: Stage, entity_id: int, *, delay_seconds: float = 0) -> None:
+        """Queue `stage` for the entity when this transaction commits; no-op if one is already waiting."""
+        defer_in_transaction(self.conn, stage, entity_id, delay_seconds=delay_seconds)
+
+    def orphans(self, stage: Stage) -> list[int]:
+        """Entities waiting for or running `stage` with no live job (their worker died between steps)."""
+        params = {"ready": stage.ready, "running": stage.running, "stage": stage.name}
+        return list(self.conn.execute(_ORPHAN_QUERIES[stage.entity], params).scalars())

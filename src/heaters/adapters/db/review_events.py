@@ -1,0 +1,65 @@
+"""The review events gateway: the append-only audit trail, and what undo needs from it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from heaters.adapters.db.gateway import Gateway
+
+_APPEND_EVENT = text("""
+    INSERT INTO review_events (actor_id, video_id, clip_id, action, payload, inverse, undoes_event_id)
+    VALUES (:actor_id, :video_id, :clip_id, :action, CAST(:payload AS jsonb), CAST(:inverse AS jsonb),
+            :undoes_event_id)
+    RETURNING id
+""")
+_LAST_UNDOABLE_EVENT = text("""
+    SELECT e.id, e.video_id, e.clip_id, e.action, e.payload, e.inverse FROM review_events AS e
+    WHERE e.actor_id = :actor_id AND e.action <> :undo
+      -- NOT EXISTS probes the unique index on undoes_event_id; NOT IN would hash every undo ever made
+      AND NOT EXISTS (SELECT 1 FROM review_events AS u WHERE u.undoes_event_id = e.id)
+    ORDER BY e.id DESC
+    LIMIT 1
+    FOR UPDATE OF e
+""")
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    video_id: int
+    clip_id: int | None
+    action: str
+    payload: dict
+    inverse: dict | None
+
+
+class ReviewEvents(Gateway):
+    def append(
+        self,
+        *,
+        actor_id: int,
+        video_id: int,
+        clip_id: int | None,
+        action: str,
+        payload: dict,
+        inverse: dict | None,
+        undoes_event_id: int | None = None,
+    ) -> int:
+        params = {
+            "actor_id": actor_id,
+            "video_id": video_id,
+            "clip_id": clip_id,
+            "action": str(action),
+            "payload": json.dumps(payload),
+            "inverse": json.dumps(inverse),  # None is stored as JSON null
+            "undoes_event_id": undoes_event_id,
+        }
+        return self.conn.execute(_APPEND_EVENT, params).scalar_one()
+
+    def last_undoable(self, actor_id: int, undo_action: str) -> EventRecord | None:
+        """This reviewer's most recent action that is not an undo and has not been undone (locked)."""
+        row = self.conn.execute(_LAST_UNDOABLE_EVENT, {"actor_id": actor_id, "undo": undo_action}).first()
+        return EventRecord(*row) if row is not None else None

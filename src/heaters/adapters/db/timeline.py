@@ -1,0 +1,203 @@
+"""The timeline gateway: a video's active clips as the review rules see them, locked for one action, and
+the writes of the domain's cut plans and review effects.
+
+These statements run on every key press, so they are plain SQL built once at import: no ORM identity map,
+no statement construction per call, only the columns the rules need. Rule constants (the superseded and
+pending states) are bound as parameters, never written into the SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from heaters.adapters.db.gateway import Gateway
+from heaters.domain.errors import NotFound, Refused
+from heaters.domain.review import Claim, ReviewEffect
+from heaters.domain.states import ClipState
+from heaters.domain.timeline import Clip, CutPlan, MeceViolation, apply_plan, check_mece
+
+_SUPERSEDED = str(ClipState.SUPERSEDED)
+
+
+def _clip(row: Sequence[Any]) -> Clip:
+    clip_id, start, end, state, group_id = row[:5]
+    return Clip(id=clip_id, start=start, end=end, state=ClipState(state), group_id=group_id)
+
+
+@dataclass(frozen=True)
+class LockedTimeline:
+    """A video's active clips, locked by this transaction until it ends, with who holds which clip."""
+
+    video_id: int
+    fps: float | None
+    frame_count: int | None
+    clips: tuple[Clip, ...]
+    claims: dict[int, Claim]
+
+
+# Every change to a video's timeline first takes the video's timeline lock (a transaction-scoped advisory
+# lock), then reads the clips in a *second* statement. Under READ COMMITTED a statement's snapshot is taken
+# when it starts: a single "SELECT … FOR UPDATE" that waited for another action would see that action's
+# retired clips drop out but not the clips it inserted. Both statements go in one round trip (the simple
+# query protocol runs each with its own snapshot), so only integers are inlined, never text.
+_LOCK_VIDEO_OF_CLIP = """
+    SELECT pg_advisory_xact_lock(hashtext('timeline'), video_id) FROM clips WHERE id = {clip_id};
+"""
+_LOCK_VIDEO = "SELECT pg_advisory_xact_lock(hashtext('timeline'), {video_id});"
+_TIMELINE_AFTER_LOCK = """
+    SELECT c.id, c.start_frame, c.end_frame, c.state, c.group_id, c.claimed_by, u.name, c.claim_expires_at,
+           v.id, v.fps, v.frame_count
+    FROM source_videos AS v
+    JOIN clips AS c ON c.video_id = v.id AND c.state <> '{superseded}'
+    LEFT JOIN users AS u ON u.id = c.claimed_by
+    WHERE v.id = {video}
+    ORDER BY c.start_frame
+    FOR UPDATE OF c
+"""
+_VIDEO_OF_CLIP = "(SELECT video_id FROM clips WHERE id = {clip_id})"
+assert _SUPERSEDED.isidentifier()  # inlined below: a state name is a plain word
+
+
+def _timeline_after_lock(video: str) -> str:
+    return _TIMELINE_AFTER_LOCK.format(video=video, superseded=_SUPERSEDED)
+
+
+_READ_TIMELINE = text("""
+    SELECT id, start_frame, end_frame, state, group_id FROM clips
+    WHERE video_id = :video_id AND state <> :superseded
+    ORDER BY start_frame
+""")
+_CLIP_EXISTS = text("SELECT 1 FROM clips WHERE id = :clip_id")
+_LOCK_CLIPS = text("""
+    SELECT id, start_frame, end_frame, state, group_id FROM clips WHERE id = ANY(CAST(:ids AS integer[])) FOR UPDATE
+""")
+_INSERT_CLIPS = text("""
+    INSERT INTO clips (video_id, start_frame, end_frame, state, attempts, reviewer_id)
+    SELECT :video_id, span.start_frame, span.end_frame, :pending, 0, :reviewer_id
+    FROM unnest(CAST(:starts AS integer[]), CAST(:ends AS integer[])) AS span(start_frame, end_frame)
+    RETURNING id, start_frame
+""")
+_RETIRE_CLIPS = text("""
+    UPDATE clips SET state = :superseded, claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
+    WHERE id = ANY(CAST(:ids AS integer[]))
+""")
+_SET_STATES = text("""
+    UPDATE clips AS c SET state = u.state, updated_at = now()
+    FROM unnest(CAST(:ids AS integer[]), CAST(:states AS text[])) AS u(id, state)
+    WHERE c.id = u.id
+""")
+_APPLY_STATE_CHANGES = text("""
+    UPDATE clips AS c
+    SET state = u.state, reviewer_id = :reviewer_id,
+        reviewed_at = CASE WHEN u.state = :pending THEN NULL ELSE CAST(:now AS timestamptz) END,
+        claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
+    FROM unnest(CAST(:ids AS integer[]), CAST(:states AS text[])) AS u(id, state)
+    WHERE c.id = u.id
+""")
+_APPLY_GROUP_CHANGES = text("""
+    UPDATE clips AS c SET group_id = u.group_id, updated_at = now()
+    FROM unnest(CAST(:ids AS integer[]), CAST(:group_ids AS integer[])) AS u(id, group_id)
+    WHERE c.id = u.id
+""")
+
+
+class Timeline(Gateway):
+    def lock_of_clip(self, clip_id: int) -> LockedTimeline:
+        """The timeline of `clip_id`'s video, locked. NotFound when there is no such clip; Refused when the
+        clip was replaced by a cut operation."""
+        clip_id = int(clip_id)
+        locked = self._lock_and_read(
+            _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id) + _timeline_after_lock(_VIDEO_OF_CLIP.format(clip_id=clip_id))
+        )
+        if locked is None or clip_id not in {c.id for c in locked.clips}:
+            if self.conn.execute(_CLIP_EXISTS, {"clip_id": clip_id}).first() is None:
+                raise NotFound(f"no clip {clip_id}")
+            raise Refused(f"clip {clip_id} was replaced by a cut operation; reload to see the current clips")
+        return locked
+
+    def lock(self, video_id: int) -> LockedTimeline | None:
+        """The video's active clips, locked until commit so concurrent actions on one video queue up."""
+        video_id = int(video_id)
+        return self._lock_and_read(_LOCK_VIDEO.format(video_id=video_id) + _timeline_after_lock(str(video_id)))
+
+    def _lock_and_read(self, statements: str) -> LockedTimeline | None:
+        cursor = self.conn.connection.cursor()
+        try:
+            cursor.execute(statements)
+            cursor.nextset()
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not rows:
+            return None
+        video_id, fps, frame_count = rows[0][8:11]
+        clips = tuple(_clip(r) for r in rows)
+        if frame_count:
+            try:
+                check_mece([(c.start, c.end) for c in clips], frame_count)
+            except MeceViolation as exc:  # a writer that skipped the timeline lock; never expected
+                raise Refused(f"the clips of video {video_id} are being changed; reload and try again ({exc})") from exc
+        claims = {
+            r[0]: Claim(clip_id=r[0], holder_id=r[5], holder_name=r[6] or f"reviewer {r[5]}", expires_at=r[7])
+            for r in rows
+            if r[5] is not None and r[7] is not None
+        }
+        return LockedTimeline(video_id, fps, frame_count, clips, claims)
+
+    def read(self, video_id: int) -> tuple[Clip, ...]:
+        """The video's active clips by time, unlocked."""
+        rows = self.conn.execute(_READ_TIMELINE, {"video_id": video_id, "superseded": _SUPERSEDED})
+        return tuple(_clip(r) for r in rows)
+
+    def apply_cut_plan(
+        self, video_id: int, timeline: Sequence[Clip], plan: CutPlan, reviewer_id: int
+    ) -> tuple[tuple[int, ...], tuple[Clip, ...]]:
+        """Write a cut plan; returns the ids of the created clips (in `plan.create` order) and the timeline after
+        it. The plan is first applied in memory, which checks every transition and that the result is MECE; the
+        database's exclusion constraint checks again at commit."""
+        superseded = {}
+        if plan.restore:
+            superseded = {c.id: c for c in map(_clip, self.conn.execute(_LOCK_CLIPS, {"ids": list(plan.restore)}))}
+        new_ids: tuple[int, ...] = ()
+        if plan.create:
+            params = {
+                "video_id": video_id,
+                "reviewer_id": reviewer_id,
+                "pending": str(ClipState.PENDING_REVIEW),
+                "starts": [s for s, _ in plan.create],
+                "ends": [e for _, e in plan.create],
+            }
+            created = self.conn.execute(_INSERT_CLIPS, params).all()
+            id_at = {start: clip_id for clip_id, start in created}  # created spans never share a start
+            new_ids = tuple(id_at[s] for s, _ in plan.create)
+        after = apply_plan(timeline, plan, new_ids, superseded)  # raises before anything is committed
+        if plan.retire:
+            self.conn.execute(_RETIRE_CLIPS, {"ids": list(plan.retire), "superseded": _SUPERSEDED})
+        if plan.restore:
+            states = [str(s) for s in plan.restore_states]
+            self.conn.execute(_SET_STATES, {"ids": list(plan.restore), "states": states})
+        return new_ids, after
+
+    def apply_review_effect(self, effect: ReviewEffect, reviewer_id: int, now: datetime) -> None:
+        """Write a review effect: each changed clip gets its new state, the reviewer, when (none when it goes back
+        under review) and loses its claim; group changes set the group."""
+        if effect.changes:
+            params = {
+                "reviewer_id": reviewer_id,
+                "now": now,
+                "pending": str(ClipState.PENDING_REVIEW),
+                "ids": [c.clip_id for c in effect.changes],
+                "states": [str(c.after) for c in effect.changes],
+            }
+            self.conn.execute(_APPLY_STATE_CHANGES, params)
+        if effect.group_changes:
+            params = {
+                "ids": [g.clip_id for g in effect.group_changes],
+                "group_ids": [g.after for g in effect.group_changes],
+            }
+            self.conn.execute(_APPLY_GROUP_CHANGES, params)

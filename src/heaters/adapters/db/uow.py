@@ -1,0 +1,79 @@
+"""The unit of work: one database connection (usually one transaction) and the gateways that share it.
+
+    with transaction(database) as uow:        # BEGIN … COMMIT (ROLLBACK on an exception)
+        timeline = uow.timeline.lock_of_clip(clip_id)
+        …
+        uow.events.append(…)
+
+Every SQL statement of the product lives in a gateway module of this package; services and the pipeline
+see only these gateways and the plain values they return, so "an action, its audit event and its export
+job" is one transaction because the three gateways write through the same connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
+from heaters.adapters.db.artifacts import Artifacts
+from heaters.adapters.db.clips import Clips
+from heaters.adapters.db.connection import Database
+from heaters.adapters.db.embeddings import Embeddings
+from heaters.adapters.db.jobs import Jobs
+from heaters.adapters.db.library import LibraryReads
+from heaters.adapters.db.review_events import ReviewEvents
+from heaters.adapters.db.review_queue import ReviewQueue
+from heaters.adapters.db.stage_runs import StageRuns
+from heaters.adapters.db.staged import StagedTable
+from heaters.adapters.db.timeline import Timeline
+from heaters.adapters.db.users import Users
+from heaters.adapters.db.videos import Videos
+from heaters.domain.stages import Entity
+
+
+class UnitOfWork:
+    """The gateways, bound to one connection. Cheap to build: each gateway only keeps the connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.videos = Videos(conn)
+        self.clips = Clips(conn)
+        self.timeline = Timeline(conn)
+        self.events = ReviewEvents(conn)
+        self.review_queue = ReviewQueue(conn)
+        self.artifacts = Artifacts(conn)
+        self.embeddings = Embeddings(conn)
+        self.runs = StageRuns(conn)
+        self.jobs = Jobs(conn)
+        self.users = Users(conn)
+        self.library = LibraryReads(conn)
+
+    def staged(self, entity: Entity) -> StagedTable:
+        """The table the pipeline's stages move `entity` along: the one video-or-clip dispatch."""
+        return self.videos if entity is Entity.VIDEO else self.clips
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """A transaction on this connection (for work that continues on it afterwards, see `autocommit`)."""
+        with self.conn.begin():
+            yield self
+
+    def autocommit(self) -> None:
+        """From now on each statement commits on its own (no BEGIN/COMMIT round trips)."""
+        self.conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def transaction(database: Database) -> Iterator[UnitOfWork]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    with database.engine.begin() as conn:
+        yield UnitOfWork(conn)
+
+
+@contextmanager
+def connection(database: Database) -> Iterator[UnitOfWork]:
+    """A connection for reads (or for `UnitOfWork.transaction` blocks followed by more statements)."""
+    with database.engine.connect() as conn:
+        yield UnitOfWork(conn)
