@@ -6,7 +6,7 @@
 
 Input: a 1920x1080 H.264 + AAC file built from real footage (Big Buck Bunny, scaled and looped), cached in
 ~/.cache/heaters-bench (never committed), stored in moto's S3 server on 127.0.0.1. Measured in the same
-run, interleaved round by round (the CPU is shared, so compare the two columns, not absolute times).
+run, interleaved round by round (alternating which goes first) (the CPU is shared, so compare the two columns, not absolute times).
 
 The stream variant calls the preprocess module's internals with a URL (its public entry point takes
 local files only, on purpose: originals are user-supplied files and are opened from local files only).
@@ -110,8 +110,10 @@ def main() -> None:
         key = "originals/1/original.mp4"
         storage.put_file(key, source)
         results: dict[str, list[dict]] = {"download": [], "stream": []}
-        for _ in range(args.rounds):
-            for name, run in (("download", run_download), ("stream", run_stream)):
+        variants = [("download", run_download), ("stream", run_stream)]
+        for round_number in range(args.rounds):
+            # Alternate which goes first: on a shared CPU the load drifts within a round.
+            for name, run in variants if round_number % 2 == 0 else variants[::-1]:
                 work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
                 try:
                     results[name].append(run(storage, key, work))
