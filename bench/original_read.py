@@ -6,7 +6,8 @@
 
 Input: a 1920x1080 H.264 + AAC file built from real footage (Big Buck Bunny, scaled and looped), cached in
 ~/.cache/heaters-bench (never committed), stored in moto's S3 server on 127.0.0.1. Measured in the same
-run, interleaved round by round (alternating which goes first) (the CPU is shared, so compare the two columns, not absolute times).
+run, interleaved round by round, alternating which goes first (the CPU is shared, so compare the two
+columns, not absolute times).
 
 The stream variant calls the preprocess module's internals with a URL (its public entry point takes
 local files only, on purpose: originals are user-supplied files and are opened from local files only).
@@ -60,9 +61,14 @@ def run_download(storage, key: str, work: Path) -> dict:
     started = time.perf_counter()
     local = storage.download_to(key, work / "original.mp4")
     downloaded = time.perf_counter()
-    preprocess(local, work / "out")
+    result = preprocess(local, work / "out")
     done = time.perf_counter()
-    return {"fetch": downloaded - started, "pass": done - downloaded, "total": done - started}
+    return {
+        "fetch": downloaded - started,
+        "pass": done - downloaded,
+        "total": done - started,
+        "frames": result.frame_count,
+    }
 
 
 def run_stream(storage, key: str, work: Path) -> dict:
@@ -82,9 +88,9 @@ def run_stream(storage, key: str, work: Path) -> dict:
     out.mkdir(parents=True)
     master, proxy = master_profile(), proxy_profile()
     temp = {"master": out / "master.mkv", "proxy": out / "proxy.mp4", "features": out / "features.npy"}
-    pp._one_pass(url, info, master, proxy, temp, None)
+    stats = pp._one_pass(url, info, master, proxy, temp, None)
     done = time.perf_counter()
-    return {"fetch": probed - started, "pass": done - probed, "total": done - started}
+    return {"fetch": probed - started, "pass": done - probed, "total": done - started, "frames": stats.frame_count}
 
 
 def main() -> None:
@@ -126,13 +132,16 @@ def main() -> None:
     frames = args.seconds * 25
     print(f"input: {source.name}, 1920x1080, {size_mb:.1f} MB, ~{frames} frames; {args.rounds} rounds; median s")
     print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
-    print(f"{'variant':<10} {'fetch/probe':>12} {'pass':>8} {'total':>8} {'scratch for input':>18}")
+    print(f"{'variant':<10} {'fetch/probe':>12} {'pass':>8} {'total':>8} {'frames':>7} {'scratch for input':>18}")
     medians = {}
     for name, runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in ("fetch", "pass", "total")}
         medians[name] = med
         scratch = f"{size_mb:.1f} MB" if name == "download" else "0 MB"
-        print(f"{name:<10} {med['fetch']:>12.2f} {med['pass']:>8.2f} {med['total']:>8.2f} {scratch:>18}")
+        frames_out = "/".join(sorted({str(r["frames"]) for r in runs}))
+        print(
+            f"{name:<10} {med['fetch']:>12.2f} {med['pass']:>8.2f} {med['total']:>8.2f} {frames_out:>7} {scratch:>18}"
+        )
     ratio = medians["download"]["total"] / medians["stream"]["total"]
     print(f"download total / stream total = {ratio:.2f}")
     throughput = size_mb / medians["download"]["fetch"] if medians["download"]["fetch"] else float("inf")
