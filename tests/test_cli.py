@@ -70,7 +70,11 @@ def test_serve_answers_health_and_prints_where_to_sign_in(settings):
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert response.json() == {"status": "ok", "database": True}
+        assert response.json() == {"status": "ok"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).json()
+        assert ready == {"status": "ready", "database": "ok", "storage": "ok", "queue": "ok"}
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'heaters_queue_jobs{stage="preprocess",status="todo"} 0.0' in metrics
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

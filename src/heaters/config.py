@@ -31,14 +31,17 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL (15+, with pgvector) URL. Empty: an embedded PostgreSQL in data_dir/postgres.",
     )
-    upload_dir: Path | None = Field(
-        default=None, description="Where browser uploads are spooled before ingest. Empty: data_dir/uploads."
-    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps open (SQLAlchemy pool).")
+    db_max_overflow: int = Field(default=20, ge=0, description="Extra connections a process may open under load.")
     storage_backend: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = Field(default=None, description="For S3-compatible stores (MinIO, moto…).")
     s3_region: str = "us-east-1"
     s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    s3_public_endpoint_url: str | None = Field(
+        default=None,
+        description="Address browsers reach the store by, when it differs from s3_endpoint_url (presigned URLs).",
+    )
     master_storage_class: str = Field(default="GLACIER", description="S3 storage class of lossless masters.")
     presigned_url_seconds: int = 3600
 
@@ -84,6 +87,13 @@ class Settings(BaseSettings):
     admin_user: str = "admin"
     admin_password: str | None = Field(default=None, description="First reviewer's password; printed if unset.")
 
+    # --- operations
+    migrate_on_start: bool = Field(
+        default=True, description="serve/worker apply migrations at start; False: only `heaters migrate` does."
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(default="text", description="text, or JSON lines for collectors.")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -110,12 +120,6 @@ class Settings(BaseSettings):
         return self.data_path / "storage"
 
     @property
-    def uploads_path(self) -> Path:
-        path = self.upload_dir.expanduser().resolve() if self.upload_dir else self.data_path / "uploads"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    @property
     def postgres_dir(self) -> Path:
         return self.data_path / "postgres"
 
@@ -132,3 +136,66 @@ def forbid_model_hub_downloads() -> None:
     """Models load from local directories only: tell the Hugging Face libraries never to reach their hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# Storage classes whose objects must be restored (RestoreObject, hours) before they can be read.
+ARCHIVAL_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # SigV4's limit
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """Combinations that cannot work, each as a sentence naming the settings to change."""
+    problems = []
+    s3 = settings.storage_backend == "s3"
+    if s3 and not settings.s3_bucket:
+        problems.append("HEATERS_STORAGE_BACKEND=s3 needs a bucket: set HEATERS_S3_BUCKET")
+    if not s3 and settings.s3_public_endpoint_url:
+        problems.append("HEATERS_S3_PUBLIC_ENDPOINT_URL is set but HEATERS_STORAGE_BACKEND is not s3")
+    if (
+        s3
+        and settings.export_profile == "master_reencode"
+        and settings.master_storage_class.upper() in ARCHIVAL_STORAGE_CLASSES
+    ):
+        problems.append(
+            f"HEATERS_EXPORT_PROFILE=master_reencode reads every master, but masters are stored as "
+            f"{settings.master_storage_class}, which cannot be read without a restore: set "
+            "HEATERS_MASTER_STORAGE_CLASS to STANDARD, STANDARD_IA or GLACIER_IR, or use the stream_copy profile"
+        )
+    if not 1 <= settings.presigned_url_seconds <= MAX_PRESIGNED_SECONDS:
+        problems.append(f"HEATERS_PRESIGNED_URL_SECONDS must be between 1 and {MAX_PRESIGNED_SECONDS} (7 days)")
+    if settings.worker_stalled_seconds <= 2 * settings.worker_heartbeat_seconds:
+        problems.append(
+            "HEATERS_WORKER_STALLED_SECONDS must be more than twice HEATERS_WORKER_HEARTBEAT_SECONDS, "
+            "or live workers are declared dead"
+        )
+    if settings.max_attempts < 1:
+        problems.append("HEATERS_MAX_ATTEMPTS must be at least 1")
+    if settings.worker_concurrency < 1:
+        problems.append("HEATERS_WORKER_CONCURRENCY must be at least 1")
+    if settings.log_level.upper() not in LOG_LEVELS:
+        problems.append(f"HEATERS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    if settings.admin_password is not None and len(settings.admin_password) < 8:
+        problems.append("HEATERS_ADMIN_PASSWORD must be at least 8 characters")
+    from heaters.domain.errors import BadInput
+    from heaters.domain.keyframes import parse_keyframe_strategy
+
+    try:
+        parse_keyframe_strategy(settings.keyframe_strategy)
+    except BadInput as error:
+        problems.append(f"HEATERS_KEYFRAME_STRATEGY: {error}")
+    if settings.database_url and not settings.database_url.startswith(
+        ("postgresql://", "postgres://", "postgresql+psycopg://")
+    ):
+        problems.append("HEATERS_DATABASE_URL must be a postgresql:// URL")
+    return problems
+
+
+def check_settings(settings: Settings) -> Settings:
+    """Refuse impossible settings before anything runs, with one message listing every problem."""
+    from heaters.domain.errors import BadInput
+
+    problems = settings_problems(settings)
+    if problems:
+        raise BadInput("invalid settings:\n  - " + "\n  - ".join(problems))
+    return settings

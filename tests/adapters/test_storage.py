@@ -100,6 +100,61 @@ def test_put_stream_stores_everything_read(storage):
     assert storage.read_bytes("originals/9/original.mkv") == PAYLOAD
 
 
+def test_open_writer_streams_an_object_in_as_it_arrives(storage):
+    big = os.urandom(19 * 1024 * 1024)  # three S3 parts: two full ones and a short last one
+    key = keys.original_key(5, "mp4")
+    with storage.open_writer(key, content_type="video/mp4") as writer:
+        for start in range(0, len(big), 3 * 1024 * 1024 + 17):
+            writer.write(big[start : start + 3 * 1024 * 1024 + 17])
+        assert not storage.exists(key)  # nothing visible before commit
+        writer.commit()
+    assert storage.read_bytes(key) == big
+    small = keys.original_key(6, "mp4")
+    with storage.open_writer(small) as writer:
+        writer.write(PAYLOAD)
+        writer.commit()
+    assert storage.read_bytes(small) == PAYLOAD
+    assert pending_uploads(storage) == []
+    assert stray_files(storage) in ([], sorted([key, small]))  # no temp file left beside them
+
+
+def test_an_aborted_writer_leaves_nothing_not_even_parts(storage):
+    key = keys.original_key(5, "mp4")
+    storage.put_bytes(key, b"previous")
+    with pytest.raises(OSError, match="client went away"):
+        with storage.open_writer(key) as writer:
+            writer.write(os.urandom(9 * 1024 * 1024))  # a multipart upload is under way on S3
+            raise OSError("client went away")
+    assert storage.read_bytes(key) == b"previous"
+    assert pending_uploads(storage) == []
+    assert stray_files(storage) in ([], [key])
+
+
+def test_a_new_write_aborts_the_unfinished_upload_a_killed_writer_left(s3_storage):
+    key = keys.master_key(3)
+    name = s3_storage.prefix + key
+    s3_storage.client.create_multipart_upload(Bucket=s3_storage.bucket, Key=name)  # the dead attempt's
+    s3_storage.client.create_multipart_upload(Bucket=s3_storage.bucket, Key=name + "x")  # another key's
+    assert sorted(s3_storage.unfinished_uploads()) == [key, key + "x"]
+    with s3_storage.open_writer(key) as writer:
+        writer.write(b"retry")
+        writer.commit()
+    assert s3_storage.unfinished_uploads() == [key + "x"]
+
+
+def test_browser_urls_are_signed_for_the_public_endpoint(moto_endpoint, fake_aws_credentials, s3_bucket_name):
+    public = moto_endpoint.replace("127.0.0.1", "localhost")
+    storage = S3Storage(s3_bucket_name, endpoint_url=moto_endpoint, public_endpoint_url=public)
+    storage.ensure_bucket()
+    key = keys.clip_key(1, 2, 0, 10)
+    storage.put_bytes(key, PAYLOAD)
+    assert storage.url(key).startswith(moto_endpoint + "/")  # servers and FFmpeg: the internal address
+    browser = storage.browser_url(key)
+    assert browser.startswith(public + "/")
+    answer = httpx.get(browser, headers={"Range": "bytes=0-9"})  # the signature is valid at that address
+    assert answer.status_code == 206 and answer.content == PAYLOAD[:10]
+
+
 def test_put_file_of_missing_source_is_not_found_and_stores_nothing(storage, tmp_path):
     with pytest.raises(NotFound):
         storage.put_file(keys.master_key(1), tmp_path / "missing.mkv")

@@ -15,6 +15,7 @@ import pytest
 
 from heaters.adapters.db.models import SourceVideo
 from heaters.adapters.sample_media import fetch
+from heaters.domain.errors import BadInput
 from heaters.services.ingest import submit_source
 from tests.pipeline.conftest import drain
 
@@ -79,9 +80,11 @@ def test_every_kind_of_bad_input_fails_clearly(runtime, tmp_path, http_base):
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(fetch("bikes.mp4").read_bytes()[:20_000])
     closed_port = "http://127.0.0.1:9/bikes.mp4"  # discard port: nothing listens
+    # Local files are checked by the process that submits them: refused at once, nothing recorded.
+    for refused, words in (("/etc/hostname", "allowed roots"), (str(empty), "empty")):
+        with pytest.raises(BadInput, match=words):
+            submit_source(runtime, refused)
     cases = {
-        "/etc/hostname": ("download_failed", "allowed roots"),
-        str(empty): ("download_failed", "empty"),
         str(not_video): ("preprocess_failed", "not a readable video"),
         str(truncated): ("preprocess_failed", ""),
         str(audio_only(tmp_path / "sound.m4a")): ("preprocess_failed", "audio"),

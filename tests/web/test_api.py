@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import av
@@ -12,7 +13,6 @@ from heaters.adapters.db.models import Clip as ClipRow
 from heaters.adapters.db.models import SourceVideo
 from heaters.adapters.media.clip import cut_clip_bytes
 from heaters.services import review
-from heaters.services.ingest import upload_path
 from heaters.services.users import authenticate
 from tests.web.conftest import PASSWORD, csrf_of
 
@@ -196,21 +196,24 @@ def _multipart(client, files, fields=None, headers=None):
     )
 
 
-def test_upload_streams_to_disk_and_joins_the_ingest_pathway(client, runtime, bikes_proxy):
+def test_upload_streams_into_storage_and_joins_the_ingest_pathway(client, runtime, bikes_proxy):
     body = bikes_proxy.read_bytes()
     response = _multipart(client, {"file": ("my clip.mp4", body, "video/mp4")}, headers={"X-CSRF-Token": client.csrf})
     assert response.status_code == 200, response.text
     video_id = response.json()["video_id"]
-    assert upload_path(runtime, video_id).read_bytes() == body
     with runtime.database.sessions() as session:
         video = session.get(SourceVideo, video_id)
         assert (video.source, video.state, video.title) == ("upload:my clip.mp4", "new", "my clip")
-    leftovers = [p for p in (runtime.settings.data_path / "uploads").iterdir() if p.is_file()]
-    assert leftovers == []
+        assert video.original_key == f"originals/{video_id}/original.mp4"
+        assert video.content_sha256 == hashlib.sha256(body).hexdigest()
+    assert runtime.storage.read_bytes(video.original_key) == body
+    assert not (runtime.settings.data_path / "uploads").exists()  # nothing kept on the web machine's disk
+    again = _multipart(client, {"file": ("copy.mp4", body, "video/mp4")}, headers={"X-CSRF-Token": client.csrf})
+    assert (again.json()["video_id"], again.json()["created"]) == (video_id, False)
+    assert list(runtime.storage.list("originals/")) == [video.original_key]
 
 
 def test_upload_refusals_leave_nothing_behind(client, runtime, bikes_proxy):
-    uploads = runtime.settings.data_path / "uploads"
     html = b"<!doctype html><html><body>not a video</body></html>" * 20
     not_video = _multipart(client, {"file": ("page.mp4", html, "video/mp4")}, headers={"X-CSRF-Token": client.csrf})
     assert not_video.status_code == 400 and "does not look like a video" in not_video.json()["error"]
@@ -225,9 +228,9 @@ def test_upload_refusals_leave_nothing_behind(client, runtime, bikes_proxy):
         client, {"file": ("big.mp4", bikes_proxy.read_bytes(), "video/mp4")}, headers={"X-CSRF-Token": client.csrf}
     )
     assert too_big.status_code == 413
-    assert [p for p in uploads.iterdir() if p.is_file()] == []
     with runtime.database.sessions() as session:
-        assert len(session.scalars(select(SourceVideo)).all()) == 1
+        (accepted,) = session.scalars(select(SourceVideo)).all()
+    assert list(runtime.storage.list("")) == [accepted.original_key]
 
 
 def test_retry_requeues_a_failed_video_only(client, runtime, video_id):

@@ -8,6 +8,7 @@ database (`preprocess`, `detect`, `clip`).
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 from typer.core import TyperGroup
 
 try:  # typer >= 0.20 carries its own copy of click, and its main loop catches that copy's exceptions
@@ -17,6 +18,7 @@ except ImportError:  # pragma: no cover
 
 from heaters.cli import clip, detect, interchange, pipeline, preprocess, search, user
 from heaters.domain.errors import HeatersError
+from heaters.domain.redact import redact
 
 
 class _Refused(_click.ClickException):
@@ -32,7 +34,10 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except HeatersError as error:
-            raise _Refused(str(error)) from None
+            raise _Refused(redact(str(error))) from None  # no storage URL or password in a message
+        except ValidationError as error:  # a setting that does not parse (HEATERS_…)
+            problems = "; ".join(f"HEATERS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+            raise _Refused(f"invalid settings: {redact(problems)}") from None
 
 
 app = typer.Typer(
@@ -40,6 +45,7 @@ app = typer.Typer(
 )
 app.command()(pipeline.serve)
 app.command()(pipeline.worker)
+app.command()(pipeline.migrate)
 app.command()(pipeline.ingest)
 app.command()(pipeline.status)
 app.command()(pipeline.retry)

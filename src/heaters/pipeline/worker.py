@@ -44,8 +44,7 @@ def _stage_task(runtime: Runtime, stage: Stage):
 
     def task(entity_id: int) -> str:
         result = run_stage(runtime, stage, entity_id, lambda row, progress: work(runtime, row, progress))
-        log.info("%s %s %s: %s %s", stage.name, stage.entity, entity_id, result.outcome, result.detail)
-        return result.outcome
+        return result.outcome  # run_stage logs the start and the end of the run
 
     task.__name__ = f"{stage.name}_task"
     return task

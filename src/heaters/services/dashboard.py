@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from heaters.adapters.db.uow import connection
+from heaters.domain.redact import redact
 from heaters.domain.states import FAILED_VIDEO_STATES, VideoState
 from heaters.runtime import Runtime
 
@@ -66,7 +67,7 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
             source=v.source,
             state=v.state,
             progress=v.progress,
-            last_error=v.last_error,
+            last_error=redact(v.last_error),  # also rows written before errors were redacted
             attempts=v.attempts,
             duration_seconds=v.duration_seconds,
             frames=v.frame_count,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from heaters.adapters.db.uow import connection
 from heaters.adapters.sample_media import fetch
 from heaters.runtime import Runtime
-from heaters.services.ingest import Submitted, submit_upload, uploads_dir
+from heaters.services.ingest import UPLOAD_PREFIX, Submitted
+from heaters.services.intake import store_file
 
 DEMO_FOOTAGE = ("bikes.mp4", "Megamind.avi", "bigbuckbunny.mp4")
 
@@ -22,7 +19,5 @@ def ingest_demo_footage(runtime: Runtime) -> list[Submitted]:
             return []
     submitted = []
     for name in DEMO_FOOTAGE:
-        with tempfile.NamedTemporaryFile(dir=uploads_dir(runtime), delete=False) as temp:
-            shutil.copyfile(fetch(name), temp.name)
-        submitted.append(submit_upload(runtime, Path(temp.name), name))
+        submitted.append(store_file(runtime, fetch(name), source=UPLOAD_PREFIX + name, filename=name))
     return submitted

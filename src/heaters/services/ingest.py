@@ -1,14 +1,14 @@
 """Submitting sources: record a video in state `new` and queue its download.
 
 Idempotent: the same URL (or local path) is not ingested twice unless `force` is given; the same
-content is caught after download, by hash (see the download stage).
+content is caught by hash (after download for URLs; at submit time for files, see `services.intake`).
+A local path is read by the process that submits it and copied into storage (`services.intake`);
+workers never read local paths.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from heaters.adapters.db.uow import transaction
 from heaters.domain.sources import SourceKind, classify_source, normalize_url
@@ -27,11 +27,11 @@ class Submitted:
 
 def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Submitted:
     source = source.strip()
-    if classify_source(source) is SourceKind.URL:
-        url = normalize_url(source)
-    else:
-        url = None
-        source = str(Path(source).expanduser().resolve())
+    if classify_source(source) is not SourceKind.URL:
+        from heaters.services.intake import submit_local_file
+
+        return submit_local_file(runtime, source, force=force)
+    url = normalize_url(source)
     with transaction(runtime.database) as uow:
         if not force:
             existing = uow.videos.find_submitted(source, url)
@@ -40,22 +40,3 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
         video_id = uow.videos.add(source, source_url=url, allow_duplicate=force)
     runtime.queue.defer(DOWNLOAD, video_id)
     return Submitted(video_id, True, source)
-
-
-def uploads_dir(runtime: Runtime) -> Path:
-    return runtime.settings.uploads_path
-
-
-def submit_upload(runtime: Runtime, temp_file: Path, filename: str) -> Submitted:
-    """A browser upload already written to `temp_file` joins the same pathway as any other source."""
-    with transaction(runtime.database) as uow:
-        video_id = uow.videos.add(UPLOAD_PREFIX + filename, title=Path(filename).stem)
-    target = upload_path(runtime, video_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(temp_file, target)
-    runtime.queue.defer(DOWNLOAD, video_id)
-    return Submitted(video_id, True, UPLOAD_PREFIX + filename)
-
-
-def upload_path(runtime: Runtime, video_id: int) -> Path:
-    return uploads_dir(runtime) / str(video_id) / "upload"

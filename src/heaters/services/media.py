@@ -89,8 +89,9 @@ def local_path(runtime: Runtime, key: str) -> Path | None:
 
 
 def presigned_url(runtime: Runtime, key: str) -> str:
-    """A short-lived URL the browser can read the object from (ranges included)."""
-    return runtime.storage.url(key, expires=runtime.settings.presigned_url_seconds)
+    """A short-lived URL the browser can read the object from (ranges included), signed for the public
+    endpoint when one is configured (HEATERS_S3_PUBLIC_ENDPOINT_URL)."""
+    return runtime.storage.browser_url(key, expires=runtime.settings.presigned_url_seconds)
 
 
 def stream(runtime: Runtime, key: str, block_size: int = 1024 * 1024) -> Iterator[bytes]:

@@ -1,7 +1,9 @@
 """The FastAPI application factory. Routes are thin: they call the same services as the CLI.
 
-Wiring only: sessions, templates and static files, the routers, and the one place where domain errors
-become HTTP statuses (Refused 409, NotFound 404, BadInput 400; sign-in needed: redirect or 401).
+Wiring only: sessions, templates and static files, the routers, the access log, the operations endpoints
+(`/health` liveness, `/ready` readiness, `/metrics` for Prometheus), and the one place where domain errors
+become HTTP statuses (Refused 409, NotFound 404, BadInput 400; sign-in needed: redirect or 401), their
+messages redacted (no storage URL or secret reaches a browser).
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from heaters.domain.errors import BadInput, HeatersError, IllegalTransition, NotFound, Refused
+from heaters.domain.redact import redact
 from heaters.runtime import Runtime
-from heaters.services.status import database_reachable
+from heaters.services.operations import readiness
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
+from heaters.web.access_log import AccessLog
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
 from heaters.web.templating import flash
@@ -45,6 +50,7 @@ def status_of(error: HeatersError) -> int:
 def error_response(request: Request, message: str, status: int):
     """JSON `{"error": …}` with the status for the API and scripts; a form posted by a page gets the message as a
     flash on the page it came from."""
+    message = redact(message)
     if request.method == "POST" and "application/json" not in request.headers.get("accept", ""):
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -65,11 +71,32 @@ def create_app(runtime: Runtime) -> FastAPI:
         max_age=SESSION_DAYS * 24 * 3600,
         same_site="lax",
     )
+    app.add_middleware(AccessLog)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok", "database": database_reachable(runtime)}
+    async def health() -> dict:
+        """Liveness: the process answers (it touches nothing, so a database outage does not restart it)."""
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    def ready() -> JSONResponse:
+        """Readiness: the database, the object store and the job queue all answer."""
+        answers = readiness(runtime)
+        ok = all(v == "ok" for v in answers.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", **answers}, status_code=200 if ok else 503)
+
+    registry = None
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from heaters.web.metrics import metrics_registry
+
+        nonlocal registry
+        registry = registry or metrics_registry(runtime)
+        return Response(await run_in_threadpool(generate_latest, registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(routes_auth.router)
     app.include_router(routes_review.router)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from heaters.domain.errors import BadInput, NotFound
-from heaters.services import dashboard, ingest, interchange
+from heaters.services import dashboard, ingest, intake, interchange
 from heaters.services.retry import retry
 from heaters.services.status import status_counts
 from heaters.services.users import Reviewer
@@ -51,7 +50,8 @@ async def submit_form(request: Request, user: Reviewer = Depends(page_user)):
     force = form.get("force") == "on"
     if not source:
         raise BadInput("enter a URL or a path")
-    submitted = ingest.submit_source(request.app.state.runtime, source, force=force)
+    # A local path is copied into storage by this process: off the event loop.
+    submitted = await run_in_threadpool(ingest.submit_source, request.app.state.runtime, source, force=force)
     message = (
         f"Added video {submitted.video_id}."
         if submitted.created
@@ -65,22 +65,27 @@ async def submit_form(request: Request, user: Reviewer = Depends(page_user)):
 
 @router.post("/videos/upload")
 async def upload(request: Request, user: Reviewer = Depends(page_user)):
-    """Multipart upload streamed to disk; the CSRF token comes in the header or a field before the file."""
+    """Multipart upload streamed into storage; the CSRF token comes in the header or a field before the file."""
     runtime = request.app.state.runtime
     header_ok = csrf_valid(request, request.headers.get(CSRF_HEADER))
 
     def allow_file(fields: dict[str, str]) -> bool:
         return header_ok or csrf_valid(request, fields.get(CSRF_FIELD))
 
-    received = await receive_upload(request, ingest.uploads_dir(runtime), runtime.settings.max_upload_bytes, allow_file)
-    try:
-        submitted = ingest.submit_upload(runtime, received.path, received.filename)
-    finally:
-        if received.path.exists():
-            os.unlink(received.path)
-    message = f"Uploaded {received.filename} ({received.size:,} bytes) as video {submitted.video_id}."
+    sink = intake.UploadSink(runtime)
+    received = await receive_upload(request, sink, runtime.settings.max_upload_bytes, allow_file)
+    submitted = await run_in_threadpool(intake.record_upload, runtime, sink, received.filename)
+    if submitted.created:
+        message = f"Uploaded {received.filename} ({received.size:,} bytes) as video {submitted.video_id}."
+    else:
+        message = f"The same file was already ingested as video {submitted.video_id}."
     if _wants_json(request):
-        return {"video_id": submitted.video_id, "size": received.size, "message": message}
+        return {
+            "video_id": submitted.video_id,
+            "created": submitted.created,
+            "size": received.size,
+            "message": message,
+        }
     flash(request, message)
     return RedirectResponse("/", status_code=303)
 

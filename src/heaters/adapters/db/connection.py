@@ -3,15 +3,21 @@
 With no `database_url` setting, an embedded PostgreSQL 18 (with pgvector and btree_gist) runs in
 `data_dir/postgres`. The first process starts it; later processes (a worker, the CLI) attach to the
 running server instead of starting another; the last process to leave stops it. Migrations are applied
-automatically, once, under an advisory lock, so processes starting together do not race.
+at start, once, under an advisory lock, so processes starting together do not race — unless
+`migrate_on_start` is off, then the schema must already be current (`heaters migrate`).
+
+Every connection carries `application_name=heaters:HOST:PID`, so `pg_stat_activity` shows which process
+holds which connections (sizing PostgreSQL's max_connections or a PgBouncer pool).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import warnings
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,16 +77,36 @@ def to_sqlalchemy_url(libpq_url: str) -> str:
     raise ValueError(f"not a PostgreSQL URL: {libpq_url!r}")
 
 
-def open_database(settings: Settings, *, migrate: bool = True) -> Database:
-    libpq_url = settings.database_url or embedded_server_url(settings)
+APPLICATION_NAME = f"heaters:{socket.gethostname()}:{os.getpid()}"[:63]  # PostgreSQL keeps 63 bytes
+
+
+def with_application_name(libpq_url: str, name: str = APPLICATION_NAME) -> str:
+    parsed = urlparse(libpq_url)
+    query = {k: v for k, v in parse_qs(parsed.query).items() if k != "application_name"}
+    query["application_name"] = [name]
+    return parsed._replace(query=urlencode(query, doseq=True)).geturl()
+
+
+def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:
+    """`migrate`: apply migrations now (True), only check the schema is current (False); None: the
+    `migrate_on_start` setting decides."""
+    libpq_url = with_application_name(settings.database_url or embedded_server_url(settings))
     url = to_sqlalchemy_url(libpq_url)
     # Pre-ping costs a round trip per checkout; only a remote server drops idle connections behind our back.
     external = settings.database_url is not None
-    engine = create_engine(url, pool_pre_ping=external, pool_recycle=1800, pool_size=10, max_overflow=20)
-    if migrate:
-        from heaters.adapters.db.migrate import upgrade_to_head
+    engine = create_engine(
+        url,
+        pool_pre_ping=external,
+        pool_recycle=1800,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    from heaters.adapters.db.migrate import ensure_current, upgrade_to_head
 
+    if settings.migrate_on_start if migrate is None else migrate:
         upgrade_to_head(engine)
+    else:
+        ensure_current(engine)
     return Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
 

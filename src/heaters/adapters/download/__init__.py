@@ -51,6 +51,7 @@ __all__ = [
     "FetchedSource",
     "SourceUnavailable",
     "adopt_upload",
+    "allowed_local_path",
     "fetch_source",
     "ffmpeg_exe",
     "sha256_file",
@@ -247,6 +248,11 @@ def _allowed_local_path(text: str, allowed_roots: list[Path]) -> Path:
     if not resolved.is_file():
         raise BadInput(f"path {text!r} is not a regular file")
     return resolved
+
+
+def allowed_local_path(text: str, allowed_roots: list[Path]) -> Path:
+    """The resolved file `text` names, if it lies under one of `allowed_roots`; BadInput otherwise."""
+    return _allowed_local_path(text, allowed_roots)
 
 
 # --- shared

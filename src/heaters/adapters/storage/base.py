@@ -9,6 +9,9 @@ Contract shared by all backends:
   a `start` at or beyond the size raises BadInput (HTTP 416).
 - `list(prefix)` yields keys in lexicographic order (what S3 returns), prefix matched as a string.
 - `storage_class` and `content_type` are hints: S3 records them, the local backend ignores them.
+- `open_writer(key)` streams an object in as its bytes arrive (a browser upload): nothing is visible
+  under the key until `commit()`, and `abort()` (or a failed commit) leaves nothing behind — on S3 the
+  multipart upload is aborted, so no parts linger in the bucket.
 """
 
 from __future__ import annotations
@@ -23,8 +26,45 @@ from heaters.adapters.files import atomic_file
 from heaters.domain.errors import BadInput
 
 
+class ObjectWriter(abc.ABC):
+    """An object being written piece by piece (see `Storage.open_writer`). Blocking calls: from async code
+    run them in a thread. Use as a context manager: leaving the block by an exception aborts."""
+
+    @abc.abstractmethod
+    def write(self, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make the object visible under its key (atomically); on failure it aborts and re-raises."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Discard everything written; idempotent, never raises for a writer already finished."""
+
+    def __enter__(self) -> ObjectWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
 class Storage(abc.ABC):
     """One object store. Subclasses: LocalStorage, S3Storage."""
+
+    @abc.abstractmethod
+    def open_writer(
+        self, key: str, *, storage_class: str | None = None, content_type: str | None = None
+    ) -> ObjectWriter:
+        """A writer for `key` that receives the bytes as they arrive (see the module docstring)."""
+
+    def browser_url(self, key: str, *, expires: int | None = None) -> str:
+        """Like `url`, for a browser: S3 signs it for the public endpoint when one is configured."""
+        return self.url(key, expires=expires)
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise if the store cannot be reached (readiness probe); cheap."""
 
     @abc.abstractmethod
     def put_file(

@@ -31,5 +31,6 @@ def storage_from_settings(settings: Settings) -> Storage:
             default_url_seconds=settings.presigned_url_seconds,
             # Masters are kept for compliance and never read by the pipeline: archival class.
             storage_class_by_prefix={MASTERS: settings.master_storage_class},
+            public_endpoint_url=settings.s3_public_endpoint_url or None,
         )
     raise BadInput(f"unknown storage backend {settings.storage_backend!r} (expected 'local' or 's3')")

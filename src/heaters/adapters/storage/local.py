@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from heaters.adapters.files import atomic_file
-from heaters.adapters.storage.base import TEMP_PREFIX, Storage, check_range, write_atomically
+from heaters.adapters.storage.base import TEMP_PREFIX, ObjectWriter, Storage, check_range, write_atomically
 from heaters.domain.errors import BadInput, NotFound
 from heaters.domain.storage_keys import validate_key, validate_prefix
 
@@ -66,6 +67,16 @@ class LocalStorage(Storage):
         with atomic_file(path, prefix=TEMP_PREFIX, fsync=True) as temp_path, open(temp_path, "wb") as temp:
             fill(temp)
         _fsync_directory(path.parent)
+
+    def open_writer(self, key, *, storage_class=None, content_type=None) -> ObjectWriter:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._inside_root(path.parent)
+        return _LocalWriter(path)
+
+    def check(self) -> None:
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise OSError(f"storage root {self.root} is not writable")
 
     def put_file(self, key, path, *, storage_class=None, content_type=None) -> None:
         source = Path(path)
@@ -145,6 +156,41 @@ class LocalStorage(Storage):
     def download_to(self, key: str, path) -> Path:
         source = self._existing(key)
         return write_atomically(lambda dest: shutil.copyfile(source, dest), Path(path))
+
+
+class _LocalWriter(ObjectWriter):
+    """A hidden temp file beside the key, fsynced and renamed over it on commit."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        self._temp = Path(temp_name)
+        self._handle: BinaryIO | None = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes) -> None:
+        if self._handle is None:
+            raise ValueError("writer already finished")
+        self._handle.write(data)
+
+    def commit(self) -> None:
+        if self._handle is None:
+            raise ValueError("writer already finished")
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+            os.replace(self._temp, self.path)
+            _fsync_directory(self.path.parent)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._temp.unlink(missing_ok=True)
 
 
 def _copy_file(source: BinaryIO, destination: BinaryIO) -> None:

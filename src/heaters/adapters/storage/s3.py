@@ -6,6 +6,13 @@ boto3's usual chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance
 Heaters settings. Reads for playback and media use presigned GET URLs with byte ranges, so serving a
 clip never downloads a whole proxy.
 
+Writes of a key first abort any unfinished multipart upload of the same key: every key has one writer at
+a time (deterministic keys under per-entity job locks), so such an upload belongs to an attempt that died
+(kill -9) and would otherwise keep its parts in the bucket until a lifecycle rule removes them.
+
+Presigned URLs handed to browsers can be signed for another address than the one the servers use
+(`public_endpoint_url`), for when the browser reaches the store through a public name or proxy.
+
 Objects in an archival class (GLACIER, DEEP_ARCHIVE) cannot be read without a restore; such reads raise
 Refused with a message that says so.
 """
@@ -21,7 +28,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from heaters.adapters.storage.base import Storage, check_range, write_atomically
+from heaters.adapters.storage.base import ObjectWriter, Storage, check_range, write_atomically
 from heaters.domain.errors import BadInput, NotFound, Refused
 from heaters.domain.storage_keys import validate_key, validate_prefix
 
@@ -40,6 +47,7 @@ class S3Storage(Storage):
         default_url_seconds: int = DEFAULT_URL_SECONDS,
         storage_class_by_prefix: Mapping[str, str] | None = None,
         client: Any | None = None,
+        public_endpoint_url: str | None = None,
     ):
         """`storage_class_by_prefix` gives the class of objects under a key prefix when the caller names
         none, e.g. `{"masters/": "GLACIER"}`, so the archival policy lives in one place (the factory)."""
@@ -60,6 +68,13 @@ class S3Storage(Storage):
             )
             client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
         self.client = client
+        self.public_client = client
+        if public_endpoint_url:
+            # Signing is local: this client never connects anywhere, it only signs for the public address.
+            public_config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+            self.public_client = boto3.client(
+                "s3", endpoint_url=public_endpoint_url, region_name=region, config=public_config
+            )
 
     def __repr__(self) -> str:
         return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -96,10 +111,39 @@ class S3Storage(Storage):
             args["StorageClass"] = storage_class
         return args
 
+    def abort_unfinished_uploads(self, key: str) -> int:
+        """Abort the unfinished multipart uploads of exactly `key` (see the module docstring)."""
+        name = self._name(key)
+        aborted = 0
+        response = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=name)
+        for upload in response.get("Uploads", ()):
+            if upload["Key"] == name:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload["UploadId"])
+                aborted += 1
+        return aborted
+
+    def unfinished_uploads(self, prefix: str = "") -> list[str]:
+        """Keys with a multipart upload started and neither completed nor aborted (for checks and ops)."""
+        validate_prefix(prefix)
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+            keys += [u["Key"][len(self.prefix) :] for u in page.get("Uploads", ())]
+        return keys
+
+    def open_writer(self, key, *, storage_class=None, content_type=None) -> ObjectWriter:
+        self.abort_unfinished_uploads(key)
+        return _S3Writer(self, self._name(key), self._extra_args(key, storage_class, content_type))
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
     def put_file(self, key, path, *, storage_class=None, content_type=None) -> None:
         source = Path(path)
         if not source.is_file():
             raise NotFound(f"no local file to store: {source}")
+        self.abort_unfinished_uploads(key)
+        # boto3's transfer manager uses a multipart upload for large files and aborts it if the upload fails.
         self.client.upload_file(
             str(source), self.bucket, self._name(key), ExtraArgs=self._extra_args(key, storage_class, content_type)
         )
@@ -113,6 +157,7 @@ class S3Storage(Storage):
         )
 
     def put_stream(self, key, stream, *, storage_class=None, content_type=None) -> None:
+        self.abort_unfinished_uploads(key)
         self.client.upload_fileobj(
             stream, self.bucket, self._name(key), ExtraArgs=self._extra_args(key, storage_class, content_type)
         )
@@ -149,6 +194,13 @@ class S3Storage(Storage):
 
     def url(self, key: str, *, expires: int | None = None) -> str:
         return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._name(key)},
+            ExpiresIn=expires or self.default_url_seconds,
+        )
+
+    def browser_url(self, key: str, *, expires: int | None = None) -> str:
+        return self.public_client.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": self._name(key)},
             ExpiresIn=expires or self.default_url_seconds,
@@ -191,6 +243,74 @@ class S3Storage(Storage):
                 _raise_mapped(error, key)
 
         return write_atomically(download, Path(path))
+
+
+MIN_PART_BYTES = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
+_PARTS_PER_SIZE_STEP = 1000  # part size grows by MIN_PART_BYTES every 1000 parts: 10,000 parts reach ~430 GiB
+
+
+class _S3Writer(ObjectWriter):
+    """Buffers up to one part; a small object becomes one PUT, a large one a multipart upload that is
+    started with the first full part and aborted on any failure."""
+
+    def __init__(self, storage: S3Storage, name: str, extra_args: dict[str, str]):
+        self.client, self.bucket, self.name, self.extra_args = storage.client, storage.bucket, name, extra_args
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._finished = False
+
+    def _part_size(self) -> int:
+        return MIN_PART_BYTES * (1 + len(self._parts) // _PARTS_PER_SIZE_STEP)
+
+    def write(self, data: bytes) -> None:
+        if self._finished:
+            raise ValueError("writer already finished")
+        self._buffer += data
+        try:
+            while len(self._buffer) >= self._part_size():
+                size = self._part_size()
+                self._upload_part(bytes(self._buffer[:size]))
+                del self._buffer[:size]
+        except BaseException:
+            self.abort()
+            raise
+
+    def _upload_part(self, data: bytes) -> None:
+        if self._upload_id is None:
+            started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.name, **self.extra_args)
+            self._upload_id = started["UploadId"]
+        number = len(self._parts) + 1
+        answer = self.client.upload_part(
+            Bucket=self.bucket, Key=self.name, UploadId=self._upload_id, PartNumber=number, Body=data
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def commit(self) -> None:
+        if self._finished:
+            raise ValueError("writer already finished")
+        try:
+            if self._upload_id is None:
+                self.client.put_object(Bucket=self.bucket, Key=self.name, Body=bytes(self._buffer), **self.extra_args)
+            else:
+                if self._buffer:
+                    self._upload_part(bytes(self._buffer))
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=self.name, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+                )
+            self._finished = True
+            self._buffer = bytearray()
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.name, UploadId=self._upload_id)
 
 
 def _normalise_prefix(prefix: str) -> str:
