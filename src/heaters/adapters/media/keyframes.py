@@ -15,6 +15,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from heaters.adapters.media.inputs import open_media
 from heaters.domain.errors import BadInput
 from heaters.domain.keyframes import KeyframePick, KeyframeStrategy, keyframe_picks, parse_keyframe_strategy
 
@@ -88,10 +89,7 @@ def _open(clip: str | Path | bytes) -> av.container.InputContainer:
     try:
         if isinstance(clip, bytes | bytearray):
             return av.open(io.BytesIO(clip))
-        if isinstance(clip, Path) or not str(clip).startswith(("http://", "https://")):
-            if not Path(clip).is_file():
-                raise BadInput(f"clip not found: {clip}")
-        return av.open(str(clip))
+        return open_media(clip, "clip", derived=True)
     except av.FFmpegError as exc:
         raise BadInput(f"cannot open clip: {exc}") from exc
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 
+from heaters.adapters.media.inputs import open_media
 from heaters.domain.errors import BadInput
 
 
@@ -23,10 +24,25 @@ class MediaLimits:
     max_width: int = 7680
     max_height: int = 4320
     max_duration_seconds: float = 6 * 3600
+    max_output_bytes: int | None = None  # master + proxy + features of one preprocess; None: no budget
 
     @classmethod
     def from_settings(cls, settings) -> MediaLimits:
-        return cls(settings.max_width, settings.max_height, settings.max_duration_seconds)
+        return cls(settings.max_width, settings.max_height, settings.max_duration_seconds, settings.max_output_bytes)
+
+    @property
+    def max_pixels(self) -> int:
+        return self.max_width * self.max_height
+
+    def check_header_size(self, name: str, width: int, height: int) -> None:
+        """Before any decode: the size the container declares, in either orientation (rotation is unknown)."""
+        if width * height > self.max_pixels or max(width, height) > max(self.max_width, self.max_height):
+            raise BadInput(f"{name} declares {width}x{height}, over the limit of {self.max_width}x{self.max_height}")
+
+    def bound_decoder(self, stream) -> None:
+        """Make the decoder itself refuse any picture over the pixel limit, whatever the header said
+        (FFmpeg checks `max_pixels` before allocating a frame)."""
+        stream.codec_context.options = {**stream.codec_context.options, "max_pixels": str(self.max_pixels)}
 
 
 @dataclass(frozen=True)
@@ -71,10 +87,7 @@ def probe(path: Path | str, limits: MediaLimits = MediaLimits()) -> ProbeInfo:
         raise BadInput(f"cannot read {path.name}: {error.strerror}") from error
     if size == 0:
         raise BadInput(f"{path.name} is empty (zero bytes)")
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise BadInput(f"{path.name} is not a readable video file ({_reason(error)})") from error
+    container = open_media(path, path.name)
     with container:
         return _probe_open(path, container, limits)
 
@@ -88,6 +101,8 @@ def _probe_open(path: Path, container, limits: MediaLimits) -> ProbeInfo:
         raise BadInput(f"{path.name} contains no video stream")
     video = videos[0]
     audio = audios[0] if audios else None
+    limits.check_header_size(path.name, video.codec_context.width, video.codec_context.height)
+    limits.bound_decoder(video)
     first = _first_frame(path, container, video)
     width, height = first.width, first.height
     if width <= 0 or height <= 0:

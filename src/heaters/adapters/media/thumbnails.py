@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from heaters.adapters.media.inputs import open_media
 from heaters.domain.errors import BadInput
 
 
@@ -28,7 +29,7 @@ def timeline_strip(source: str | Path, frames: list[int], tile_height: int = 72,
     if not frames:
         raise BadInput("a timeline strip needs at least one frame")
     try:
-        container = av.open(str(source))
+        container = open_media(source, "proxy", derived=True)
     except av.FFmpegError as exc:
         raise BadInput(f"cannot open proxy: {str(source).split('?', 1)[0]}: {exc}") from exc
     with container:
