@@ -180,6 +180,8 @@ def _as_ip(address: str | IPAddress) -> IPAddress:
     if isinstance(address, str):
         # getaddrinfo may return scoped IPv6 addresses ("fe80::1%eth0"); the scope does not matter here.
         address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1, for the allow list too
     return address
 
 
