@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from heaters.adapters.db.connection import Database
 from heaters.adapters.db.models import User
-from heaters.domain.errors import BadInput, Refused
+from heaters.adapters.db.sessions import replace_password
+from heaters.domain.errors import BadInput, NotFound, Refused
 
 _hasher = PasswordHasher()
 
@@ -22,12 +23,16 @@ class Reviewer:
     name: str
 
 
-def create_user(database: Database, name: str, password: str) -> Reviewer:
-    name = name.strip()
-    if not name or len(name) > 100:
+def _check_credentials(name: str, password: str) -> None:
+    if not name or len(name) > 100 or "\x00" in name:
         raise BadInput("a user name is 1 to 100 characters")
     if len(password) < 8:
         raise BadInput("a password is at least 8 characters")
+
+
+def create_user(database: Database, name: str, password: str) -> Reviewer:
+    name = name.strip()
+    _check_credentials(name, password)
     with database.sessions.begin() as session:
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise Refused(f"a user named {name!r} already exists")
@@ -38,6 +43,9 @@ def create_user(database: Database, name: str, password: str) -> Reviewer:
 
 
 def authenticate(database: Database, name: str, password: str) -> Reviewer | None:
+    if "\x00" in name or len(name) > 200:
+        _hasher.hash(password)
+        return None
     with database.sessions() as session:
         user = session.scalars(select(User).where(User.name == name.strip())).first()
     if user is None:
@@ -48,6 +56,16 @@ def authenticate(database: Database, name: str, password: str) -> Reviewer | Non
     except (VerificationError, InvalidHashError):
         return None
     return Reviewer(user.id, user.name)
+
+
+def set_password(database: Database, name: str, password: str) -> Reviewer:
+    """Change a reviewer's password; every session they had is revoked (signed out everywhere)."""
+    name = name.strip()
+    _check_credentials(name, password)
+    user_id = replace_password(database, name, _hasher.hash(password))
+    if user_id is None:
+        raise NotFound(f"no user named {name!r}")
+    return Reviewer(user_id, name)
 
 
 def get_reviewer(database: Database, user_id: int) -> Reviewer | None:

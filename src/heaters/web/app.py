@@ -1,7 +1,8 @@
 """The FastAPI application factory. Routes are thin: they call the same services as the CLI.
 
 Wiring only: sessions, templates and static files, the routers, and the one place where domain errors
-become HTTP statuses (Refused 409, NotFound 404, BadInput 400; sign-in needed: redirect or 401).
+become HTTP statuses (Refused 409, NotFound 404, BadInput 400, a value the database refuses 400; sign-in
+needed: redirect or 401).
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.middleware.sessions import SessionMiddleware
 
 from heaters.adapters.db.connection import ping
 from heaters.domain.errors import BadInput, HeatersError, NotFound, Refused
 from heaters.runtime import Runtime
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
+from heaters.web.hardening import HardeningMiddleware
+from heaters.web.login_guard import LoginGuard
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
 
 WEB_DIR = Path(__file__).parent
 CLIP_CACHE_BYTES = 512 * 1024**2
 STRIP_CACHE_BYTES = 64 * 1024**2
-SESSION_DAYS = 14
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -31,12 +34,19 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.clip_cache = MediaCache(CLIP_CACHE_BYTES)
     app.state.strip_cache = MediaCache(STRIP_CACHE_BYTES)
+    settings = runtime.settings
+    app.state.login_guard = LoginGuard.from_settings(settings)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(runtime.settings),
+        secret_key=session_secret(settings, runtime.database),
         session_cookie="heaters_session",
-        max_age=SESSION_DAYS * 24 * 3600,
+        max_age=settings.session_days * 24 * 3600,
         same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    # Outermost: bodies are capped and bad addresses refused before anything else reads the request.
+    app.add_middleware(
+        HardeningMiddleware, max_request_bytes=settings.max_request_bytes, max_upload_bytes=settings.max_upload_bytes
     )
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
@@ -52,6 +62,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        # A value PostgreSQL cannot take (an integer out of range, a NUL byte): the request's fault, not ours.
+        return JSONResponse({"error": "a value in the request is out of range or malformed"}, status_code=400)
 
     @app.exception_handler(HeatersError)
     async def domain_error(request: Request, exc: HeatersError):
