@@ -7,6 +7,10 @@
 3. In a second transaction: re-check the state, record the results (only objects that now exist) and
    move to the stage's done state. Then queue the next stage (recovery re-queues it if we die first).
 Failures: bad input fails at once; anything else fails and is retried with backoff up to the limit.
+Bounds: a run that would exceed `max_attempts` (a worker killed again and again by the same input) is failed
+at step 1 instead of started; every run has a time limit (`stage_time_limit_seconds` plus
+`stage_time_limit_per_media_second` per second of the video or clip; the longest allowed video when its
+duration is not known yet), checked each time the work reports progress.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
 from heaters.adapters.db.models import Clip, SourceVideo, StageRun
-from heaters.domain.errors import BadInput
+from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.stages import STAGES, Entity, Stage, retry_backoff_seconds
 from heaters.domain.states import ClipState, VideoState, check_clip_transition, check_video_transition
 from heaters.runtime import Runtime
@@ -35,6 +39,10 @@ Row = SourceVideo | Clip
 # records its results on the locked row inside the final transaction.
 Recorder = Callable[[Session, Row], None]
 Work = Callable[[Row, Callable[[float], None]], Recorder]
+
+
+class StageTimedOut(HeatersError):
+    """The stage ran past its time limit."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,19 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
             return StageOutcome(stage.name, entity_id, "skipped", "no such entity")
         if not stage.can_start_from(row.state):
             return StageOutcome(stage.name, entity_id, "skipped", f"state is {row.state}")
+        max_attempts = runtime.settings.max_attempts
+        if row.attempts >= max_attempts and row.state != stage.ready:
+            # Runs that never finished (the worker died each time) count too: stop here, not in a crash loop.
+            message = (
+                f"gave up after {row.attempts} attempts (HEATERS_MAX_ATTEMPTS is {max_attempts}); "
+                "retry by hand once the cause is fixed"
+            )
+            if row.state == stage.running:
+                _transition(stage, row.state, stage.failed)
+                row.state = stage.failed
+                row.last_error = message
+            return StageOutcome(stage.name, entity_id, "failed", message)
+        time_limit = _time_limit(runtime, session, row)
         _transition(stage, row.state, stage.running)
         row.state = stage.running
         row.attempts += 1
@@ -85,7 +106,7 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
         snapshot = row
 
     try:
-        record = work(snapshot, _progress_reporter(runtime, stage, entity_id))
+        record = work(snapshot, _progress_reporter(runtime, stage, entity_id, time_limit))
     except BadInput as error:
         return _fail(runtime, stage, entity_id, run_id, str(error), retry=False)
     except Exception as error:  # noqa: BLE001 — any other failure is worth a retry
@@ -137,15 +158,35 @@ def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: 
     return StageOutcome(stage.name, entity_id, "failed", message)
 
 
-def _progress_reporter(runtime: Runtime, stage: Stage, entity_id: int) -> Callable[[float], None]:
-    """Writes a video's progress at most twice a second (clips are short; their progress is not stored)."""
-    if stage.entity != Entity.VIDEO:
-        return lambda fraction: None
+def _time_limit(runtime: Runtime, session: Session, row: Row) -> float:
+    """Seconds this run may take: the base limit plus a share per second of media."""
+    settings = runtime.settings
+    if isinstance(row, SourceVideo):
+        media_seconds = row.duration_seconds
+    else:
+        video = session.get(SourceVideo, row.video_id)
+        media_seconds = (row.end_frame - row.start_frame) / video.fps if video is not None and video.fps else None
+    if media_seconds is None:
+        media_seconds = settings.max_duration_seconds
+    return settings.stage_time_limit_seconds + settings.stage_time_limit_per_media_second * media_seconds
+
+
+def _progress_reporter(
+    runtime: Runtime, stage: Stage, entity_id: int, time_limit: float = float("inf")
+) -> Callable[[float], None]:
+    """Checks the time limit on every report; writes a video's progress at most twice a second (clips are short;
+    their progress is not stored)."""
+    deadline = time.monotonic() + time_limit
     last = [0.0]
 
     def report(fraction: float) -> None:
         now = time.monotonic()
-        if now - last[0] < 0.5:
+        if now > deadline:
+            raise StageTimedOut(
+                f"{stage.name} ran past its time limit of {time_limit:.0f} s (HEATERS_STAGE_TIME_LIMIT_SECONDS "
+                "plus HEATERS_STAGE_TIME_LIMIT_PER_MEDIA_SECOND per second of media)"
+            )
+        if stage.entity != Entity.VIDEO or now - last[0] < 0.5:
             return
         last[0] = now
         with runtime.database.sessions.begin() as session:
