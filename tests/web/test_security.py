@@ -267,3 +267,29 @@ def test_nul_bytes_and_huge_numbers_in_bodies_are_client_errors(client, anonymou
         headers={"Accept": "application/json"},
     )
     assert response.status_code == 400
+
+
+# --- clip playback (finding 11)
+
+
+def test_a_small_range_of_a_clip_does_not_hold_the_clip_in_memory(client, video_id, app):
+    import tracemalloc
+
+    full = client.get("/clips/3/video.mp4")
+    assert full.status_code == 200 and len(full.content) > 200_000
+    kept = list(app.state.clip_cache_dir.iterdir())
+    assert len(kept) == 1  # the first answer's cut, kept on disk for the next request
+    from heaters.web.media import MediaCache
+
+    app.state.clip_cache = MediaCache(0)  # nothing kept: the next request cuts again
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        response = client.get("/clips/3/video.mp4", headers={"Range": "bytes=1000-2023"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 206 and response.content == full.content[1000:2024]
+    assert peak < len(full.content) / 2, (peak, len(full.content))
+    # the cut lived in this process's cache directory, not in memory; one not kept is gone once served
+    assert list(app.state.clip_cache_dir.iterdir()) == kept

@@ -21,7 +21,7 @@ from heaters.runtime import Runtime
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.hardening import HardeningMiddleware
 from heaters.web.login_guard import LoginGuard
-from heaters.web.media import MediaCache
+from heaters.web.media import MediaCache, process_cache_dir
 from heaters.web.security import LoginRequired, session_secret
 
 WEB_DIR = Path(__file__).parent
@@ -33,6 +33,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="Heaters", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
     app.state.clip_cache = MediaCache(CLIP_CACHE_BYTES)
+    app.state.clip_cache_dir = process_cache_dir(runtime.settings.data_path / "cache" / "clips")
     app.state.strip_cache = MediaCache(STRIP_CACHE_BYTES)
     settings = runtime.settings
     app.state.login_guard = LoginGuard.from_settings(settings)

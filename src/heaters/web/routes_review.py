@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from secrets import token_hex
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from heaters.adapters.media.clip import cut_clip_bytes
+from heaters.adapters.media.clip import write_clip
 from heaters.adapters.media.thumbnails import strip_frames, timeline_strip
 from heaters.domain.errors import NotFound
 from heaters.domain.review import ActionKind
@@ -81,8 +83,11 @@ def clip_video(clip_id: int, request: Request, user: Reviewer = Depends(api_user
         raise NotFound(f"clip {clip_id}'s video has no proxy yet")
 
     def cut() -> CachedMedia:
-        data = cut_clip_bytes(runtime.storage.media_input(source.proxy_key), source.start_frame, source.end_frame)
-        return CachedMedia(data, f'"c{clip_id}-{source.version}"', "video/mp4")
+        # Cut into a file of the process's cache directory: ranges are then read from disk, never the whole clip.
+        name = f"c{clip_id}-{source.start_frame}-{source.end_frame}-{token_hex(4)}.mp4"
+        path = request.app.state.clip_cache_dir / name
+        write_clip(runtime.storage.media_input(source.proxy_key), source.start_frame, source.end_frame, path)
+        return CachedMedia.from_file(path, f'"c{clip_id}-{source.version}"', "video/mp4")
 
     key = ("clip", clip_id, source.start_frame, source.end_frame)
     return media_response(request, request.app.state.clip_cache.get_or_make(key, cut))
