@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -82,6 +83,13 @@ class CachedMedia:
         handle = open(self.path, "rb")  # noqa: SIM115 — lives as long as the response that reads it
         self.path.unlink(missing_ok=True)
         return CachedMedia(None, self.etag, self.content_type, path=self.path, size=self.size, handle=handle)
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """`attachment`/`inline` with the file name for every browser: an ASCII fallback and the UTF-8 name
+    (RFC 6266 / RFC 5987). Header values must be Latin-1; titles are anything."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def process_cache_dir(root: Path) -> Path:

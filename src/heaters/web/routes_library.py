@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from heaters.services import library
 from heaters.services.users import Reviewer
-from heaters.web.media import CachedMedia, media_response
+from heaters.web.media import CachedMedia, content_disposition, media_response
 from heaters.web.security import api_user, page_user
 from heaters.web.templating import render
 
@@ -117,7 +117,7 @@ def exported_clip(clip_id: int, request: Request, download: bool = False, user: 
             while block := stream.read(1024 * 1024):
                 yield block
 
-    headers["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
+    headers["Content-Disposition"] = content_disposition("attachment", stored.filename)
     if stored.size is not None:
         headers["Content-Length"] = str(stored.size)
     return StreamingResponse(chunks(), media_type=stored.content_type, headers=headers)
