@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from heaters.adapters.db.models import Artifact, Embedding, SourceVideo
 from heaters.adapters.db.models import Clip as ClipRow
 from heaters.adapters.sample_media import fetch
+from heaters.domain.errors import BadInput
 from heaters.domain.stages import DETECT_SCENES
 from heaters.domain.timeline import check_mece
 from heaters.pipeline.runner import run_stage
@@ -79,19 +80,20 @@ def test_bad_inputs_end_in_failed_states_with_readable_errors_and_nothing_record
     empty.write_bytes(b"")
     text_file = tmp_path / "notes.mp4"
     text_file.write_bytes(b"this is not a video at all " * 100)
-    outside = submit_source(runtime, "/etc/hostname")
-    zero = submit_source(runtime, str(empty))
-    not_video = submit_source(runtime, str(text_file))
+    # Refused when submitted, naming the setting to change; nothing is recorded.
+    with pytest.raises(BadInput, match=r"outside the allowed roots.*HEATERS_ALLOWED_ROOTS"):
+        submit_source(runtime, "/etc/hostname")
+    with pytest.raises(BadInput, match=r"empty"):
+        submit_source(runtime, str(empty))
+    with pytest.raises(BadInput, match=r"does not look like a video"):
+        submit_source(runtime, str(text_file))
+    with runtime.database.sessions() as session:
+        assert session.query(SourceVideo).count() == 0
+    # A file that passes the submit check but is no video after all (it changed) fails in the pipeline.
+    text_file.write_bytes(fetch("bikes.mp4").read_bytes()[:64] + b"this is not a video at all " * 100)
+    failed_id = submit_source(runtime, str(text_file)).video_id
     drain(runtime)
-
-    assert video_row(runtime, outside.video_id).state == "download_failed"
-    assert "allowed roots" in video_row(runtime, outside.video_id).last_error
-    assert video_row(runtime, zero.video_id).state == "download_failed"
-    assert (
-        "empty" in video_row(runtime, zero.video_id).last_error
-        or "zero" in video_row(runtime, zero.video_id).last_error
-    )
-    failed = video_row(runtime, not_video.video_id)
+    failed = video_row(runtime, failed_id)
     assert failed.state == "preprocess_failed" and failed.last_error
     assert failed.master_key is None and failed.proxy_key is None
     assert not list(runtime.storage.list(f"proxies/{failed.id}/"))

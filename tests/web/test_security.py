@@ -293,3 +293,39 @@ def test_a_small_range_of_a_clip_does_not_hold_the_clip_in_memory(client, video_
     assert peak < len(full.content) / 2, (peak, len(full.content))
     # the cut lived in this process's cache directory, not in memory; one not kept is gone once served
     assert list(app.state.clip_cache_dir.iterdir()) == kept
+
+
+# --- submit-time refusals
+
+
+@pytest.mark.parametrize(
+    "source,words",
+    [
+        ("http://10.0.0.1/x.mp4", "HEATERS_ALLOW_PRIVATE_URLS"),
+        ("http://[::ffff:127.0.0.1]:9/x.mp4", "HEATERS_ALLOW_PRIVATE_URLS"),
+        ("/etc/hostname", "HEATERS_ALLOWED_ROOTS"),
+    ],
+)
+def test_the_dashboard_refuses_at_submit_time_naming_the_setting(client, runtime, source, words):
+    response = client.post(
+        "/videos", data={"source": source, "csrf_token": client.csrf}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 400 and words in response.json()["error"]
+    page = client.post("/videos", data={"source": source, "csrf_token": client.csrf})
+    assert page.status_code == 303 and words in client.get("/").text
+    assert client.get("/api/videos").json()["videos"] == []
+
+
+def test_the_dashboard_refuses_a_still_image_in_an_allowed_root(client, runtime, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "media"
+    root.mkdir()
+    Image.new("RGB", (64, 48)).save(root / "holiday.mp4", format="PNG")
+    runtime.settings.allowed_roots = [root]
+    response = client.post(
+        "/videos",
+        data={"source": str(root / "holiday.mp4"), "csrf_token": client.csrf},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 400 and "still image (PNG), not a video" in response.json()["error"]

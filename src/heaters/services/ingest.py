@@ -2,6 +2,9 @@
 
 Idempotent: the same URL (or local path) is not ingested twice unless `force` is given; the same
 content is caught after download, by hash (see the download stage).
+What can be refused at submit time is refused here, before anything is recorded, with the setting to
+change named (a URL to a private address, a path outside the allowed roots, a file that is not a video);
+the download stage checks the same again.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from heaters.adapters.db.models import SourceVideo
+from heaters.adapters.download import check_path_allowed, check_url_allowed
 from heaters.domain.sources import SourceKind, classify_source, normalize_url
 from heaters.domain.stages import DOWNLOAD
 from heaters.runtime import Runtime
@@ -31,8 +35,10 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
     source = source.strip()
     if classify_source(source) is SourceKind.URL:
         url = normalize_url(source)
+        check_url_allowed(source, runtime.settings)
     else:
         url = None
+        check_path_allowed(source, runtime.settings)
         source = str(Path(source).expanduser().resolve())
     with runtime.database.sessions.begin() as session:
         if not force:
