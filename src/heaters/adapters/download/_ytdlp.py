@@ -103,8 +103,13 @@ def download(
             result = _single_video(url, result)
             info = ydl.process_ie_result(result, download=True)
         except DownloadError as exc:
+            ours = next(
+                (c for c in _causes(exc.exc_info[1] if exc.exc_info else None) if isinstance(c, HeatersError)), None
+            )
+            if ours is not None:  # e.g. the stage's time limit, raised from our progress hook
+                raise ours from None
             raise _explain(url, exc, stop_reason()) from None
-        except BadInput:
+        except HeatersError:
             raise
         except Exception as exc:  # yt-dlp extractors can fail in many ways; report, never crash the worker
             refused = stop_reason()
@@ -155,6 +160,7 @@ class _ProgressHook:
         elif status.get("status") == "downloading":
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             if not total:
+                self._progress(self._last)  # no fraction to report, but the stage's time limit is checked there
                 return
             part_fraction = min(1.0, (status.get("downloaded_bytes") or 0) / total)
         else:
