@@ -215,3 +215,19 @@ def test_output_byte_budget(tmp_path):
     with pytest.raises(BadInput, match=r"output budget \(HEATERS_MAX_OUTPUT_BYTES\)"):
         preprocess(source, tmp_path / "out", limits=MediaLimits(max_output_bytes=200_000))
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_free_space_is_checked_before_preprocessing(tmp_path):
+    """A header announcing ~30 years of video would need terabytes of scratch: refused before any output is
+    written, as a retryable error (space may be freed), naming what is needed and what is free."""
+    from heaters.adapters.media.preprocess import NotEnoughSpace
+
+    data = bytearray(_testsrc(tmp_path / "short.mkv", "64x48", 2, "libx264").read_bytes())
+    at = data.find(b"\x44\x89")
+    size = data[at + 2] & 0x7F
+    data[at + 3 : at + 3 + size] = struct.pack(">d" if size == 8 else ">f", 1e12)  # 1e9 s, in ms
+    huge = tmp_path / "huge.mkv"
+    huge.write_bytes(data)
+    with pytest.raises(NotEnoughSpace, match=r"needs about [\d.]+ GB of scratch space .* only [\d.]+ GB are free"):
+        preprocess(huge, tmp_path / "out", limits=MediaLimits(max_duration_seconds=1e10))
+    assert not any((tmp_path / "out").iterdir())
