@@ -319,7 +319,7 @@ def upload_extension(original_filename: str, head: bytes) -> str:
     sniffed = require_video_container(original_filename, head)
     claimed = _extension_of(original_filename)
     # Trust the user's extension when it names a container in the same family as the bytes.
-    return claimed if claimed in VIDEO_EXTENSIONS and _family(claimed) == _family(sniffed) else sniffed
+    return claimed if claimed in VIDEO_EXTENSIONS and family_of(claimed) == family_of(sniffed) else sniffed
 
 
 def _extension_of(name: str) -> str:
@@ -338,9 +338,6 @@ _FAMILIES = {
 
 def family_of(extension: str) -> str:
     return _FAMILIES.get(extension, extension)
-
-
-_family = family_of
 
 
 def safe_filename(name: str) -> str:
