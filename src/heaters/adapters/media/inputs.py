@@ -51,18 +51,25 @@ def is_url(source: str) -> bool:
 
 
 def open_media(
-    source: str | Path, what: str = "file", *, derived: bool = False, options: dict[str, str] | None = None
+    source: str | Path,
+    what: str = "file",
+    *,
+    derived: bool = False,
+    allow_remote: bool | None = None,
+    options: dict[str, str] | None = None,
 ) -> av.container.InputContainer:
     """Open `source` for demuxing with the demuxer and protocol allow-lists.
 
-    User-supplied sources (`derived=False`) must be local files read by a video container demuxer. Our own
-    derived files (`derived=True`: proxy, master, exports) may also be http(s) URLs (presigned object store
-    URLs) and must be MP4 or Matroska. BadInput names what was refused; FFmpeg errors become BadInput too.
+    User-supplied sources (`derived=False`) are read by a video container demuxer; our own derived files
+    (`derived=True`: proxy, master, exports) must be MP4 or Matroska. http(s) URLs (presigned URLs of our
+    object store) are accepted for derived files, and for sources only with `allow_remote=True` (an original
+    already in our store); the protocol allow-list then admits http/https/tcp/tls and nothing else.
+    BadInput names what was refused; FFmpeg errors become BadInput too.
     """
     source = str(source)
     remote = is_url(source)
     name = Path(source.split("?", 1)[0]).name  # never echo a presigned URL's signature
-    if remote and not derived:
+    if remote and not (derived if allow_remote is None else allow_remote):
         raise BadInput(f"{what} {name}: only local files are opened as sources")
     if not remote:
         head = _head(source, what)
