@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         default=30.0, description="A worker silent this long is dead; its jobs are re-queued by recovery."
     )
     recovery_interval_seconds: int = Field(default=10, ge=1, le=59)
+    max_interrupted_runs: int = Field(
+        default=20,
+        ge=0,
+        description="Runs of one stage that may end with their worker killed (SIGKILL, OOM, a crash) on top of "
+        "max_attempts before the stage is failed instead of started again (a crash loop).",
+    )
     stage_time_limit_seconds: float = Field(
         default=1800.0, gt=0, description="Every stage's time limit, plus the per-media-second share below."
     )

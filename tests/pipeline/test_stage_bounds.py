@@ -54,11 +54,20 @@ def test_the_time_limit_scales_with_the_videos_duration(runtime):
 def test_max_attempts_is_enforced_when_a_run_starts(runtime):
     """A video whose runs never finish (the worker was killed each time) is failed instead of started again."""
     runtime.settings.max_attempts = 2
-    video_id = _downloaded_video(runtime, state="preprocessing", attempts=2)
+    runtime.settings.max_interrupted_runs = 3
+    video_id = _downloaded_video(runtime, state="preprocessing", attempts=5)
     started = []
     outcome = run_stage(runtime, PREPROCESS, video_id, lambda row, progress: started.append(row))
     assert started == []
     assert outcome.outcome == "failed"
     video = _video(runtime, video_id)
     assert video.state == "preprocess_failed"
-    assert "gave up after 2 attempts (HEATERS_MAX_ATTEMPTS is 2)" in video.last_error
+    assert "gave up after 5 attempts" in video.last_error and "HEATERS_MAX_INTERRUPTED_RUNS 3" in video.last_error
+
+
+def test_an_interrupted_run_within_the_allowance_starts_again(runtime):
+    runtime.settings.max_attempts = 2
+    runtime.settings.max_interrupted_runs = 3
+    video_id = _downloaded_video(runtime, state="preprocessing", attempts=4)
+    outcome = run_stage(runtime, PREPROCESS, video_id, lambda row, progress: stages.preprocess(runtime, row, progress))
+    assert outcome.outcome == "done"

@@ -7,10 +7,10 @@
 3. In a second transaction: re-check the state, record the results (only objects that now exist) and
    move to the stage's done state. Then queue the next stage (recovery re-queues it if we die first).
 Failures: bad input fails at once; anything else fails and is retried with backoff up to the limit.
-Bounds: a run that would exceed `max_attempts` (a worker killed again and again by the same input) is failed
-at step 1 instead of started; every run has a time limit (`stage_time_limit_seconds` plus
-`stage_time_limit_per_media_second` per second of the video or clip; the longest allowed video when its
-duration is not known yet), checked each time the work reports progress.
+Bounds: a run that would exceed `max_attempts` plus `max_interrupted_runs` (a worker killed again and again,
+e.g. by the same input) is failed at step 1 instead of started; every run has a time limit
+(`stage_time_limit_seconds` plus `stage_time_limit_per_media_second` per second of the video or clip; the
+longest allowed video when its duration is not known yet), checked each time the work reports progress.
 """
 
 from __future__ import annotations
@@ -74,10 +74,13 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
         if not stage.can_start_from(row.state):
             return StageOutcome(stage.name, entity_id, "skipped", f"state is {row.state}")
         max_attempts = runtime.settings.max_attempts
-        if row.attempts >= max_attempts and row.state != stage.ready:
+        budget = max_attempts + runtime.settings.max_interrupted_runs
+        if row.attempts >= budget and row.state != stage.ready:
             # Runs that never finished (the worker died each time) count too: stop here, not in a crash loop.
+            # A killed worker is not always the input's fault (deploys, chaos), hence the extra allowance.
             message = (
-                f"gave up after {row.attempts} attempts (HEATERS_MAX_ATTEMPTS is {max_attempts}); "
+                f"gave up after {row.attempts} attempts, the last ones interrupted (HEATERS_MAX_ATTEMPTS is "
+                f"{max_attempts}, HEATERS_MAX_INTERRUPTED_RUNS {runtime.settings.max_interrupted_runs}); "
                 "retry by hand once the cause is fixed"
             )
             if row.state == stage.running:
