@@ -79,3 +79,14 @@ def test_serve_answers_health_and_prints_where_to_sign_in(settings):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/" in output and "admin" in output
+
+
+def test_ingest_refuses_at_submit_time_naming_the_setting(settings, tmp_path):
+    private = run(settings, "ingest", "http://10.0.0.1/x.mp4")
+    assert private.returncode == 2
+    assert "HEATERS_ALLOW_PRIVATE_URLS" in private.stdout + private.stderr
+    outside = run(settings, "ingest", "/etc/hostname")
+    assert outside.returncode == 2
+    assert "HEATERS_ALLOWED_ROOTS" in " ".join((outside.stdout + outside.stderr).split())
+    status = json.loads(run(settings, "status", "--json").stdout)
+    assert status["recent_videos"] == []  # nothing recorded

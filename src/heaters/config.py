@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     max_width: int = limits.DEFAULT_MAX_WIDTH
     max_height: int = limits.DEFAULT_MAX_HEIGHT
     max_duration_seconds: float = limits.DEFAULT_MAX_DURATION_SECONDS
+    max_output_bytes: int | None = Field(
+        default=None, description="Byte budget of one preprocess's outputs (master + proxy + features); unset: none."
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024, description="Largest request body except uploads (forms, JSON); larger answers 413."
+    )
 
     # --- processing
     proxy_crf: int = 20
@@ -77,13 +83,37 @@ class Settings(BaseSettings):
         default=30.0, description="A worker silent this long is dead; its jobs are re-queued by recovery."
     )
     recovery_interval_seconds: int = Field(default=10, ge=1, le=59)
+    max_interrupted_runs: int = Field(
+        default=20,
+        ge=0,
+        description="Runs of one stage that may end with their worker killed (SIGKILL, OOM, a crash) on top of "
+        "max_attempts before the stage is failed instead of started again (a crash loop).",
+    )
+    stage_time_limit_seconds: float = Field(
+        default=1800.0, gt=0, description="Every stage's time limit, plus the per-media-second share below."
+    )
+    stage_time_limit_per_media_second: float = Field(
+        default=10.0, ge=0, description="Extra seconds a stage may take per second of the video or clip it works on."
+    )
 
     # --- review
     claim_lease_seconds: int = 300
     export_grace_seconds: float = Field(
         default=15.0, description="Approved clips wait this long before export, so an immediate undo still works."
     )
-    secret_key: str | None = Field(default=None, description="Signs sessions; generated into data_dir if unset.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session cookies (at least 32 characters). Unset: one generated once into the database, "
+        "so every web process sharing the database accepts the others' sessions.",
+    )
+    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    session_days: int = Field(default=14, ge=1, description="A session ends this long after sign-in.")
+    login_attempts_per_address: int = Field(default=20, ge=1, description="Failed sign-ins per address per window.")
+    login_attempts_per_name: int = Field(default=10, ge=1, description="Failed sign-ins per user name per window.")
+    login_window_seconds: float = Field(default=300.0, gt=0)
+    login_concurrent_hashes: int = Field(
+        default=2, ge=1, description="Password checks (Argon2, 64 MiB each) a web process runs at once."
+    )
     admin_user: str = "admin"
     admin_password: str | None = Field(default=None, description="First reviewer's password; printed if unset.")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,3 +71,37 @@ def test_second_process_attaches_and_a_restart_reuses_the_database(data_dir: Pat
     assert third_out["server_started"] != first_out["server_started"]  # started again…
     assert third_out["users"] == ["alice", "bob"]  # …on the same data
     assert (data_dir / "postgres" / "PG_VERSION").exists()
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    pidfile = data_dir / "postgres" / "postmaster.pid"
+    return int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+
+
+def test_a_dead_process_in_the_handle_list_does_not_keep_the_server_running(data_dir: Path):
+    """A process killed without leaving stays in the server's handle file; the last clean exit still stops it."""
+    first = _run(data_dir, "alice", "stay")
+    json.loads(first.stdout.readline())
+    postmaster = _postmaster_pid(data_dir)
+    assert postmaster is not None
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    handles = data_dir / "postgres" / ".handle_pids.json"
+    handles.write_text(json.dumps([*json.loads(handles.read_text()), gone.pid]))  # as a SIGKILLed attacher leaves it
+    try:
+        first.stdin.write("\n")
+        first.stdin.flush()
+        assert first.wait(timeout=60) == 0
+        assert not _alive(postmaster), "PostgreSQL was left running after the last process exited"
+    finally:
+        if _alive(postmaster):
+            os.kill(postmaster, 15)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to reap it has stopped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return not re.search(r"^State:\s+Z", status, re.M)

@@ -38,7 +38,10 @@ FAILED_STATES = {"export_failed", "keyframe_failed", "embedding_failed"}
 def test_first_hour(running_app: RunningApp, browser, tmp_path):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     server_says_where_and_how(running_app)
-    context = browser.new_context(base_url=running_app.base_url, viewport=VIEWPORT, accept_downloads=True)
+    # bypass_csp: Playwright polls `wait_for_function` by evaluating strings, which our CSP forbids.
+    context = browser.new_context(
+        base_url=running_app.base_url, viewport=VIEWPORT, accept_downloads=True, bypass_csp=True
+    )
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
     console_errors = []

@@ -80,19 +80,22 @@ def test_every_kind_of_bad_input_fails_clearly(runtime, tmp_path, http_base):
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(fetch("bikes.mp4").read_bytes()[:20_000])
     closed_port = "http://127.0.0.1:9/bikes.mp4"  # discard port: nothing listens
-    # Local files are checked by the process that submits them: refused at once, nothing recorded.
-    for refused, words in (("/etc/hostname", "allowed roots"), (str(empty), "empty")):
+    refused_at_submit = {
+        "/etc/hostname": "outside the allowed roots",
+        str(empty): "empty",
+        str(not_video): "does not look like a video",
+        "http://10.0.0.1/x.mp4": "HEATERS_ALLOW_PRIVATE_URLS",
+    }
+    for source, words in refused_at_submit.items():
         with pytest.raises(BadInput, match=words):
-            submit_source(runtime, refused)
+            submit_source(runtime, source)
     cases = {
-        str(not_video): ("preprocess_failed", "not a readable video"),
         str(truncated): ("preprocess_failed", ""),
         str(audio_only(tmp_path / "sound.m4a")): ("preprocess_failed", "audio"),
         str(long_video(tmp_path / "long.mp4", 120)): ("preprocess_failed", "limit"),
         f"{http_base}/missing.mp4": ("download_failed", "404"),
         f"{http_base}/page.html": ("download_failed", "video"),
         closed_port: ("download_failed", ""),
-        "http://10.0.0.1/x.mp4": ("download_failed", "private"),
     }
     ids = {source: submit_source(runtime, source).video_id for source in cases}
     drain(runtime)

@@ -80,14 +80,20 @@ def test_bad_inputs_end_in_failed_states_with_readable_errors_and_nothing_record
     empty.write_bytes(b"")
     text_file = tmp_path / "notes.mp4"
     text_file.write_bytes(b"this is not a video at all " * 100)
-    with pytest.raises(BadInput, match="allowed roots"):  # checked by the submitting process
+    # Refused when submitted, naming the setting to change; nothing is recorded.
+    with pytest.raises(BadInput, match=r"outside the allowed roots.*HEATERS_ALLOWED_ROOTS"):
         submit_source(runtime, "/etc/hostname")
-    with pytest.raises(BadInput, match="empty"):
+    with pytest.raises(BadInput, match=r"empty"):
         submit_source(runtime, str(empty))
-    not_video = submit_source(runtime, str(text_file))
+    with pytest.raises(BadInput, match=r"does not look like a video"):
+        submit_source(runtime, str(text_file))
+    with runtime.database.sessions() as session:
+        assert session.query(SourceVideo).count() == 0
+    # A file that passes the submit check but is no video after all (it changed) fails in the pipeline.
+    text_file.write_bytes(fetch("bikes.mp4").read_bytes()[:64] + b"this is not a video at all " * 100)
+    failed_id = submit_source(runtime, str(text_file)).video_id
     drain(runtime)
-
-    failed = video_row(runtime, not_video.video_id)
+    failed = video_row(runtime, failed_id)
     assert failed.state == "preprocess_failed" and failed.last_error
     assert failed.master_key is None and failed.proxy_key is None
     assert not list(runtime.storage.list(f"proxies/{failed.id}/"))

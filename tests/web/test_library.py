@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from heaters.adapters.db.connection import open_database
-from heaters.adapters.db.models import Artifact
+from heaters.adapters.db.models import Artifact, SourceVideo
 from heaters.adapters.job_queue import JobQueue
 from heaters.adapters.sample_media import DEFAULT_CACHE, fetch
 from heaters.adapters.storage import storage_from_settings
@@ -346,3 +346,28 @@ def test_review_page_shows_similar_clips_of_an_embedded_neighbour(library, serve
     page.goto(f"/review/{library['skipped']}")
     page.wait_for_selector("#similar-clips:not([hidden]) .clip-card")
     page.screenshot(path=str(ARTIFACTS / "review-similar.png"))
+
+
+def test_a_title_outside_latin_1_downloads_from_s3_with_its_name(library, s3_storage):  # noqa: F811
+    local = library["runtime"]
+    clip_id = an_embedded_clip(library)
+    with local.database.sessions() as session:
+        export = session.scalars(select(Artifact).where(Artifact.clip_id == clip_id, Artifact.kind == "export")).one()
+    s3_storage.put_bytes(export.key, local.storage.read_bytes(export.key))
+    with local.database.sessions.begin() as session:
+        video = session.get(SourceVideo, export.video_id)
+        title, video.title = video.title, 'Велосипеды 🚲 "at dusk"'
+    try:
+        runtime = Runtime(settings=local.settings, database=local.database, storage=s3_storage, queue=local.queue)
+        with TestClient(create_app(runtime), follow_redirects=False) as s3_client:
+            sign_in(s3_client, "ana")
+            download = s3_client.get(f"/clips/{clip_id}/export.mp4?download=1")
+    finally:
+        with local.database.sessions.begin() as session:
+            session.get(SourceVideo, export.video_id).title = title
+    assert download.status_code == 200 and download.content == local.storage.read_bytes(export.key)
+    disposition = download.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" in disposition
+    from urllib.parse import unquote
+
+    assert unquote(disposition.split("filename*=UTF-8''", 1)[1]).startswith("Велосипеды")

@@ -20,6 +20,7 @@ class VideoRecord:
     allow_duplicate: bool
     fps: float | None
     frame_count: int | None
+    duration_seconds: float | None
     original_key: str | None
     master_key: str | None
     proxy_key: str | None

@@ -98,36 +98,82 @@ def normalize_url(text: str) -> str:
 
 @dataclass(frozen=True)
 class AddressPolicy:
-    """Public addresses are always allowed; private ones only if listed (by network or host name)."""
+    """The one SSRF policy. Public addresses are always allowed; private ones only if listed, by network or
+    host name, optionally with a port (`127.0.0.1:8080`, `[::1]:8080`, `media.lan:9000`): an entry with a
+    port allows that port only. Every connection (ours, redirects, fragments) is judged by `allows`."""
 
     networks: tuple[IPNetwork, ...] = ()
     host_names: frozenset[str] = frozenset()
+    # (network, port) and (host name, port) entries
+    network_ports: tuple[tuple[IPNetwork, int], ...] = ()
+    host_name_ports: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
     def from_allow_list(cls, entries: list[str] | tuple[str, ...]) -> AddressPolicy:
         networks: list[IPNetwork] = []
         names: set[str] = set()
+        network_ports: list[tuple[IPNetwork, int]] = []
+        name_ports: set[tuple[str, int]] = set()
         for raw in entries:
             entry = raw.strip()
             if not entry:
                 continue
+            host, port = _split_port(entry)
             try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                network = ipaddress.ip_network(host.strip("[]"), strict=False)
             except ValueError:
-                names.add(entry.lower().rstrip("."))
-        return cls(networks=tuple(networks), host_names=frozenset(names))
+                name = host.lower().rstrip(".")
+                if port is None:
+                    names.add(name)
+                else:
+                    name_ports.add((name, port))
+                continue
+            if port is None:
+                networks.append(network)
+            else:
+                network_ports.append((network, port))
+        return cls(tuple(networks), frozenset(names), tuple(network_ports), frozenset(name_ports))
 
-    def allows_host_name(self, host: str) -> bool:
-        return host.lower().rstrip(".") in self.host_names
+    @property
+    def all_host_names(self) -> frozenset[str]:
+        return self.host_names | {name for name, _ in self.host_name_ports}
 
-    def allows(self, address: str | IPAddress, extra_allowed: frozenset[str] = frozenset()) -> bool:
-        """Whether `address` may be contacted; `extra_allowed` holds addresses of allowed host names."""
+    def allows_host_name(self, host: str, port: int | None = None) -> bool:
+        name = host.lower().rstrip(".")
+        return name in self.host_names or (port is not None and (name, port) in self.host_name_ports)
+
+    def allows(
+        self, address: str | IPAddress, extra_allowed: frozenset[str] = frozenset(), port: int | None = None
+    ) -> bool:
+        """Whether `address` (on `port`, if known) may be contacted; `extra_allowed` holds addresses of allowed
+        host names, as "address" or "address:port"."""
         ip = _as_ip(address)
         if is_public_address(ip):
             return True
-        if str(ip) in extra_allowed:
+        if str(ip) in extra_allowed or (port is not None and f"{ip}:{port}" in extra_allowed):
             return True
-        return any(ip.version == net.version and ip in net for net in self.networks)
+        if any(ip.version == net.version and ip in net for net in self.networks):
+            return True
+        return port is not None and any(
+            ip.version == net.version and ip in net and port == allowed for net, allowed in self.network_ports
+        )
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """ "host:port", "[v6]:port", "a.b.c.d:port" → (host, port); anything else (incl. bare IPv6) → (entry, None)."""
+    match = re.fullmatch(r"\[([^\]]+)\](?::(\d{1,5}))?", entry)
+    if match:
+        return match.group(1), int(match.group(2)) if match.group(2) else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        if port.isdigit() and 0 < int(port) < 65536:
+            return host, int(port)
+    return entry, None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 def _as_ip(address: str | IPAddress) -> IPAddress:
@@ -135,13 +181,37 @@ def _as_ip(address: str | IPAddress) -> IPAddress:
         # getaddrinfo may return scoped IPv6 addresses ("fe80::1%eth0"); the scope does not matter here.
         address = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+        return address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1, for the allow list too
     return address
 
 
+def embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address reaches or carries: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d),
+    6to4 (2002:aabb:ccdd::), Teredo (server and client) and NAT64 (64:ff9b::a.b.c.d)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _NAT64 or ip in _NAT64_LOCAL or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def is_public_address(address: str | IPAddress) -> bool:
-    """False for private, loopback, link-local, multicast, reserved, unspecified and similar addresses."""
+    """False for private, loopback, link-local, multicast, reserved, unspecified and similar addresses, and for
+    IPv6 forms that carry or reach such an IPv4 address (mapped, 6to4, Teredo, NAT64, compatible)."""
     ip = _as_ip(address)
+    if not _is_public_one(ip):
+        return False
+    return all(_is_public_one(inner) for inner in embedded_ipv4(ip))
+
+
+def _is_public_one(ip: IPAddress) -> bool:
     return not (
         ip.is_private
         or ip.is_loopback
@@ -157,7 +227,7 @@ def is_public_address(address: str | IPAddress) -> bool:
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".flv"}
-    | {".wmv", ".asf", ".ogv", ".3gp", ".3g2", ".mxf", ".nut"}
+    | {".wmv", ".asf", ".ogv", ".3gp", ".3g2", ".mxf", ".nut", ".y4m", ".ivf"}
 )
 SNIFF_BYTES = 512
 
@@ -186,20 +256,70 @@ def sniff_container(head: bytes) -> str | None:
         return ".ts"
     if len(head) >= 197 and head[4] == 0x47 and head[196] == 0x47:
         return ".m2ts"  # BDAV: a 4-byte timestamp before each 188-byte packet
+    if head.startswith(b"RIFF") and head[8:12] == b"AVIX":
+        return ".avi"
+    if head.startswith(b"\x00\x00\x01\xb3"):
+        return ".mpg"  # MPEG-1/2 elementary video
+    if head.startswith(b"YUV4MPEG2"):
+        return ".y4m"
+    if head.startswith(b"DKIF"):
+        return ".ivf"
     return None
+
+
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"qoif", "QOI"),
+)
+
+
+def not_a_video_reason(head: bytes) -> str | None:
+    """Why the first bytes of a file say "not a video": a still image or a playlist/list; None otherwise."""
+    for signature, kind in _IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return f"a still image ({kind}), not a video"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "a still image (WebP), not a video"
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis", b"heic", b"heix", b"mif1"):
+        return "a still image (AVIF/HEIF), not a video"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"#EXTM3U") or text.startswith(b"#EXTINF") or text.startswith(b"[playlist]"):
+        return "a playlist (HLS/M3U) that names other files, not a video file"
+    if text.startswith(b"ffconcat") or text.startswith(b"file '") or text.startswith(b"file "):
+        return "a concat list that names other files, not a video file"
+    if text.startswith(b"<?xml") and b"<MPD" in head:
+        return "a DASH manifest that names other files, not a video file"
+    return None
+
+
+def require_video_container(name: str, head: bytes) -> str:
+    """The canonical extension of the container `head` starts; BadInput naming what it is otherwise.
+    The one check for uploads, downloads and local files alike."""
+    reason = not_a_video_reason(head)
+    if reason:
+        raise BadInput(f"{name!r} is {reason}")
+    sniffed = sniff_container(head)
+    if sniffed is None:
+        raise BadInput(
+            f"{name!r} does not look like a video file (unknown container); "
+            "expected e.g. MP4, MOV, MKV, WebM, AVI, MPEG-TS"
+        )
+    return sniffed
 
 
 def upload_extension(original_filename: str, head: bytes) -> str:
     """The extension to store an upload under; BadInput if its bytes are not a known video container."""
-    sniffed = sniff_container(head)
-    if sniffed is None:
-        raise BadInput(
-            f"{original_filename!r} does not look like a video file (unknown container); "
-            "expected e.g. MP4, MOV, MKV, WebM, AVI, MPEG-TS"
-        )
+    sniffed = require_video_container(original_filename, head)
     claimed = _extension_of(original_filename)
     # Trust the user's extension when it names a container in the same family as the bytes.
-    return claimed if claimed in VIDEO_EXTENSIONS and _family(claimed) == _family(sniffed) else sniffed
+    return claimed if claimed in VIDEO_EXTENSIONS and family_of(claimed) == family_of(sniffed) else sniffed
 
 
 def _extension_of(name: str) -> str:
@@ -216,7 +336,7 @@ _FAMILIES = {
 }  # fmt: skip
 
 
-def _family(extension: str) -> str:
+def family_of(extension: str) -> str:
     return _FAMILIES.get(extension, extension)
 
 

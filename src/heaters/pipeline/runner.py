@@ -9,6 +9,10 @@
 Failures: bad input fails at once; anything else fails and is retried with backoff up to the limit.
 `last_error` is redacted (no presigned URL, query string or password: every reviewer reads it).
 Each run logs one line when it starts and one when it ends, with its duration.
+Bounds: a run that would exceed `max_attempts` plus `max_interrupted_runs` (a worker killed again and again,
+e.g. by the same input) is failed at step 1 instead of started; every run has a time limit
+(`stage_time_limit_seconds` plus `stage_time_limit_per_media_second` per second of the video or clip; the
+longest allowed video when its duration is not known yet), checked each time the work reports progress.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from heaters.adapters.db.uow import UnitOfWork, transaction
-from heaters.domain.errors import BadInput
+from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.records import ClipRecord, VideoRecord
 from heaters.domain.redact import redact
 from heaters.domain.stages import STAGES, Entity, Stage, check_transition, retry_backoff_seconds
@@ -35,6 +39,10 @@ Record = VideoRecord | ClipRecord
 # results through the unit of work inside the final transaction (the entity's row locked).
 Recorder = Callable[[UnitOfWork, Record], None]
 Work = Callable[[Record, Callable[[float], None]], Recorder]
+
+
+class StageTimedOut(HeatersError):
+    """The stage ran past its time limit."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,21 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
             return StageOutcome(stage.name, entity_id, "skipped", "no such entity")
         if not stage.can_start_from(entity.state):
             return StageOutcome(stage.name, entity_id, "skipped", f"state is {entity.state}")
+        max_attempts = runtime.settings.max_attempts
+        budget = max_attempts + runtime.settings.max_interrupted_runs
+        if entity.attempts >= budget and entity.state != stage.ready:
+            # Runs that never finished (the worker died each time) count too: stop here, not in a crash loop.
+            # A killed worker is not always the input's fault (deploys, chaos), hence the extra allowance.
+            message = (
+                f"gave up after {entity.attempts} attempts, the last ones interrupted (HEATERS_MAX_ATTEMPTS is "
+                f"{max_attempts}, HEATERS_MAX_INTERRUPTED_RUNS {runtime.settings.max_interrupted_runs}); "
+                "retry by hand once the cause is fixed"
+            )
+            if entity.state == stage.running:
+                _transition(stage, entity.state, stage.failed)
+                table.fail(entity_id, stage.failed, message)
+            return StageOutcome(stage.name, entity_id, "failed", message)
+        time_limit = _time_limit(runtime, uow, entity)
         _transition(stage, entity.state, stage.running)
         table.start_attempt(entity_id, stage.running)
         run_id = uow.runs.start(stage.name, entity_id, WORKER_NAME)
@@ -66,7 +89,7 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
     log.info("%s of %s %s started", stage.name, stage.entity, entity_id, extra=fields)
     started = time.monotonic()
     try:
-        record = work(snapshot, _progress_reporter(runtime, stage, entity_id))
+        record = work(snapshot, _progress_reporter(runtime, stage, entity_id, time_limit))
     except BadInput as error:
         outcome = _fail(runtime, stage, entity_id, run_id, str(error), retry=False)
         return _log_end(outcome, fields, started)
@@ -131,15 +154,36 @@ def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: 
     return StageOutcome(stage.name, entity_id, "failed", message)
 
 
-def _progress_reporter(runtime: Runtime, stage: Stage, entity_id: int) -> Callable[[float], None]:
-    """Writes a video's progress at most twice a second (clips are short; their progress is not stored)."""
-    if stage.entity != Entity.VIDEO:
-        return lambda fraction: None
+def _time_limit(runtime: Runtime, uow: UnitOfWork, entity: Record) -> float:
+    """Seconds this run may take: the base limit plus a share per second of media."""
+    settings = runtime.settings
+    if isinstance(entity, VideoRecord):
+        media_seconds = entity.duration_seconds
+    else:
+        video = uow.videos.get(entity.video_id)
+        fps = video.fps if video is not None else None
+        media_seconds = (entity.end_frame - entity.start_frame) / fps if fps else None
+    if media_seconds is None:
+        media_seconds = settings.max_duration_seconds
+    return settings.stage_time_limit_seconds + settings.stage_time_limit_per_media_second * media_seconds
+
+
+def _progress_reporter(
+    runtime: Runtime, stage: Stage, entity_id: int, time_limit: float = float("inf")
+) -> Callable[[float], None]:
+    """Checks the time limit on every report; writes a video's progress at most twice a second (clips are short;
+    their progress is not stored)."""
+    deadline = time.monotonic() + time_limit
     last = [0.0]
 
     def report(fraction: float) -> None:
         now = time.monotonic()
-        if now - last[0] < 0.5:
+        if now > deadline:
+            raise StageTimedOut(
+                f"{stage.name} ran past its time limit of {time_limit:.0f} s (HEATERS_STAGE_TIME_LIMIT_SECONDS "
+                "plus HEATERS_STAGE_TIME_LIMIT_PER_MEDIA_SECOND per second of media)"
+            )
+        if stage.entity != Entity.VIDEO or now - last[0] < 0.5:
             return
         last[0] = now
         with transaction(runtime.database) as uow:

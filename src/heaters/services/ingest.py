@@ -4,6 +4,8 @@ Idempotent: the same URL (or local path) is not ingested twice unless `force` is
 content is caught by hash (after download for URLs; at submit time for files, see `services.intake`).
 A local path is read by the process that submits it and copied into storage (`services.intake`);
 workers never read local paths.
+What can be refused at submit time is refused here, before anything is recorded, with the setting to
+change named (a URL to a private address, a path outside the allowed roots, a file that is not a video).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from heaters.adapters.db.uow import transaction
+from heaters.adapters.download import check_url_allowed
 from heaters.domain.sources import SourceKind, classify_source, normalize_url
 from heaters.domain.stages import DOWNLOAD
 from heaters.runtime import Runtime
@@ -32,6 +35,7 @@ def submit_source(runtime: Runtime, source: str, *, force: bool = False) -> Subm
 
         return submit_local_file(runtime, source, force=force)
     url = normalize_url(source)
+    check_url_allowed(source, runtime.settings)
     with transaction(runtime.database) as uow:
         if not force:
             existing = uow.videos.find_submitted(source, url)

@@ -29,7 +29,7 @@ from heaters.adapters.download import allowed_local_path
 from heaters.adapters.storage.base import ObjectWriter
 from heaters.domain import storage_keys
 from heaters.domain.errors import BadInput
-from heaters.domain.sources import SNIFF_BYTES, VIDEO_EXTENSIONS, safe_filename, sniff_container, upload_extension
+from heaters.domain.sources import SNIFF_BYTES, safe_filename, upload_extension
 from heaters.domain.stages import DOWNLOAD
 from heaters.runtime import Runtime
 from heaters.services.ingest import UPLOAD_PREFIX, Submitted
@@ -66,7 +66,7 @@ def store_file(runtime: Runtime, path: Path, *, source: str, filename: str, forc
     try:
         with open(path, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
-            extension = _file_extension(filename, head)
+            extension = upload_extension(filename, head)  # the one sniffer: refuses what is not a video
             video_id = _stored(runtime, StoredSources.reserve_id)
             key = storage_keys.original_key(video_id, extension)
             handle.seek(0)
@@ -138,15 +138,6 @@ def _record(runtime: Runtime, video_id: int, key: str, sha256: str, source: str,
 def _stored(runtime: Runtime, read):
     with connection(runtime.database) as uow:
         return read(StoredSources(uow.conn))
-
-
-def _file_extension(filename: str, head: bytes) -> str:
-    """A local file keeps its video extension; otherwise the container its bytes show, else `bin` (the
-    preprocess probe decides whether it is a video at all)."""
-    suffix = Path(filename).suffix.lower()
-    if suffix in VIDEO_EXTENSIONS:
-        return suffix
-    return sniff_container(head) or ".bin"
 
 
 def _content_type(key: str) -> str:

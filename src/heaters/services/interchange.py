@@ -175,7 +175,8 @@ def export_dataset(
             on_disk = [shard_seq(p.name) for p in shards.shard_files(directory)]
             seq = max([s.seq for s in recorded.values()] + [s for s in on_disk if s is not None], default=-1) + 1
             done = 0
-            pool = stack.enter_context(ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="dataset-prefetch"))
+            pool = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="dataset-prefetch")
+            stack.callback(pool.shutdown)
             for indexes in plan:
                 batch = [candidates[i][0] for i in indexes]
                 name = shard_name(seq)

@@ -46,11 +46,12 @@ def clip_media(runtime: Runtime, clip_id: int) -> ClipMedia:
     return ClipMedia(clip_id, clip.start_frame, clip.end_frame, video.proxy_key)
 
 
-def clip_bytes(runtime: Runtime, media: ClipMedia) -> bytes:
-    """The clip as a standalone MP4: a stream copy of exactly its frames from the all-intra proxy."""
-    from heaters.adapters.media.clip import cut_clip_bytes
+def write_clip_file(runtime: Runtime, media: ClipMedia, path: Path) -> Path:
+    """The clip as a standalone MP4 file at `path`: a stream copy of exactly its frames from the all-intra proxy
+    (the web serves ranges from the file, never holding the clip in memory)."""
+    from heaters.adapters.media.clip import write_clip
 
-    return cut_clip_bytes(runtime.storage.media_input(media.proxy_key), media.start_frame, media.end_frame)
+    return write_clip(runtime.storage.media_input(media.proxy_key), media.start_frame, media.end_frame, path)
 
 
 def strip_media(runtime: Runtime, video_id: int) -> StripMedia:

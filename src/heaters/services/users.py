@@ -1,4 +1,4 @@
-"""Reviewer accounts: create, authenticate. Passwords are hashed with Argon2 (argon2-cffi)."""
+"""Reviewer accounts: create, authenticate, change a password. Passwords are hashed with Argon2 (argon2-cffi)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from heaters.adapters.db.connection import Database
+from heaters.adapters.db.sessions import replace_password
 from heaters.adapters.db.uow import connection, transaction
-from heaters.domain.errors import BadInput, Refused
+from heaters.domain.errors import BadInput, NotFound, Refused
 
 _hasher = PasswordHasher()
 
@@ -21,12 +22,16 @@ class Reviewer:
     name: str
 
 
-def create_user(database: Database, name: str, password: str) -> Reviewer:
-    name = name.strip()
-    if not name or len(name) > 100:
+def _check_credentials(name: str, password: str) -> None:
+    if not name or len(name) > 100 or "\x00" in name:
         raise BadInput("a user name is 1 to 100 characters")
     if len(password) < 8:
         raise BadInput("a password is at least 8 characters")
+
+
+def create_user(database: Database, name: str, password: str) -> Reviewer:
+    name = name.strip()
+    _check_credentials(name, password)
     password_hash = _hasher.hash(password)
     with transaction(database) as uow:
         user_id = uow.users.add(name, password_hash)
@@ -36,6 +41,9 @@ def create_user(database: Database, name: str, password: str) -> Reviewer:
 
 
 def authenticate(database: Database, name: str, password: str) -> Reviewer | None:
+    if "\x00" in name or len(name) > 200:
+        _hasher.hash(password)
+        return None
     with connection(database) as uow:
         user = uow.users.by_name(name.strip())
     if user is None:
@@ -46,6 +54,16 @@ def authenticate(database: Database, name: str, password: str) -> Reviewer | Non
     except (VerificationError, InvalidHashError):
         return None
     return Reviewer(user.id, user.name)
+
+
+def set_password(database: Database, name: str, password: str) -> Reviewer:
+    """Change a reviewer's password; every session they had is revoked (signed out everywhere)."""
+    name = name.strip()
+    _check_credentials(name, password)
+    user_id = replace_password(database, name, _hasher.hash(password))
+    if user_id is None:
+        raise NotFound(f"no user named {name!r}")
+    return Reviewer(user_id, name)
 
 
 def ensure_first_user(database: Database, name: str, password: str | None) -> tuple[Reviewer, str] | None:

@@ -1,9 +1,10 @@
 """The FastAPI application factory. Routes are thin: they call the same services as the CLI.
 
-Wiring only: sessions, templates and static files, the routers, the access log, the operations endpoints
-(`/health` liveness, `/ready` readiness, `/metrics` for Prometheus), and the one place where domain errors
-become HTTP statuses (Refused 409, NotFound 404, BadInput 400; sign-in needed: redirect or 401), their
-messages redacted (no storage URL or secret reaches a browser).
+Wiring only: sessions, templates and static files, the routers, the access log, the hardening middleware
+(body caps, security headers), the operations endpoints (`/health` liveness, `/ready` readiness, `/metrics`
+for Prometheus), and the one place where errors become HTTP statuses (Refused 409, NotFound 404, BadInput
+400, a value the database refuses 400; sign-in needed: redirect or 401), their messages redacted (no storage
+URL or secret reaches a browser).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from heaters.domain.errors import BadInput, HeatersError, IllegalTransition, NotFound, Refused
 from heaters.domain.redact import redact
 from heaters.runtime import Runtime
+from heaters.services.errors import DatabaseRefusedValue
 from heaters.services.operations import readiness
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.access_log import AccessLog
-from heaters.web.media import MediaCache
+from heaters.web.hardening import HardeningMiddleware
+from heaters.web.login_guard import LoginGuard
+from heaters.web.media import MediaCache, process_cache_dir
 from heaters.web.security import LoginRequired, session_secret
 from heaters.web.templating import flash
 from heaters.web.uploads import NotAllowed, TooLarge
@@ -30,7 +34,6 @@ from heaters.web.uploads import NotAllowed, TooLarge
 WEB_DIR = Path(__file__).parent
 CLIP_CACHE_BYTES = 512 * 1024**2
 STRIP_CACHE_BYTES = 64 * 1024**2
-SESSION_DAYS = 14
 
 
 # The one mapping of domain errors to HTTP statuses (most specific class first).
@@ -63,13 +66,21 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="Heaters", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
     app.state.clip_cache = MediaCache(CLIP_CACHE_BYTES)
+    app.state.clip_cache_dir = process_cache_dir(runtime.settings.data_path / "cache" / "clips")
     app.state.strip_cache = MediaCache(STRIP_CACHE_BYTES)
+    settings = runtime.settings
+    app.state.login_guard = LoginGuard.from_settings(settings)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(runtime.settings),
+        secret_key=session_secret(settings, runtime.database),
         session_cookie="heaters_session",
-        max_age=SESSION_DAYS * 24 * 3600,
+        max_age=settings.session_days * 24 * 3600,
         same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    # Outermost: bodies are capped and bad addresses refused before anything else reads the request.
+    app.add_middleware(
+        HardeningMiddleware, max_request_bytes=settings.max_request_bytes, max_upload_bytes=settings.max_upload_bytes
     )
     app.add_middleware(AccessLog)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -106,6 +117,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+    @app.exception_handler(DatabaseRefusedValue)
+    async def data_error(request: Request, exc: DatabaseRefusedValue):
+        # A value PostgreSQL cannot take (an integer out of range, a NUL byte): the request's fault, not ours.
+        return JSONResponse({"error": "a value in the request is out of range or malformed"}, status_code=400)
 
     @app.exception_handler(HeatersError)
     async def domain_error(request: Request, exc: HeatersError):

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from heaters.services.users import authenticate
+from heaters.web.login_guard import TooManyAttempts
 from heaters.web.security import csrf_valid, require_csrf_form, sign_in, sign_out, signed_in
 from heaters.web.templating import render
 
 router = APIRouter()
+HASH_WAIT_SECONDS = 10
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,9 +40,31 @@ def login(
         return render(
             request, "login.html", 403, next=_safe_next(next), error="The form expired; try again.", name=name
         )
-    reviewer = authenticate(request.app.state.runtime.database, name, password)
+    guard = request.app.state.login_guard
+    address = request.client.host if request.client else "?"
+    try:
+        guard.check(address, name)
+    except TooManyAttempts as exc:
+        response = render(
+            request, "login.html", 429, next=_safe_next(next), error=f"{str(exc).capitalize()}.", name=name
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    # Argon2 takes 64 MiB per check: only a few at once; the rest wait briefly, then are told to retry.
+    if not guard.hashing.acquire(timeout=HASH_WAIT_SECONDS):
+        response = render(
+            request, "login.html", 503, next=_safe_next(next), error="Too many sign-ins at once; try again.", name=name
+        )
+        response.headers["Retry-After"] = "2"
+        return response
+    try:
+        reviewer = authenticate(request.app.state.runtime.database, name, password)
+    finally:
+        guard.hashing.release()
     if reviewer is None:
+        guard.failed(address, name)
         return render(request, "login.html", 401, next=_safe_next(next), error="Wrong name or password.", name=name)
+    guard.succeeded(name)
     sign_in(request, reviewer)
     return RedirectResponse(_safe_next(next), status_code=303)
 

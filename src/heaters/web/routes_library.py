@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from heaters.services import library, media
 from heaters.services.users import Reviewer
-from heaters.web.media import CachedMedia, media_response
+from heaters.web.media import CachedMedia, content_disposition, media_response
 from heaters.web.presenters import hit_json, library_page_json
 from heaters.web.security import api_user, page_user
 from heaters.web.templating import render
@@ -115,7 +115,7 @@ def exported_clip(clip_id: int, request: Request, download: bool = False, user: 
     if not download:
         return RedirectResponse(media.presigned_url(runtime, stored.key), status_code=307)
 
-    headers["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
+    headers["Content-Disposition"] = content_disposition("attachment", stored.filename)
     if stored.size is not None:
         headers["Content-Length"] = str(stored.size)
     return StreamingResponse(media.stream(runtime, stored.key), media_type=stored.content_type, headers=headers)

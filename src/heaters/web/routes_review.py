@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from secrets import token_hex
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -78,7 +80,10 @@ def clip_video(clip_id: int, request: Request, user: Reviewer = Depends(api_user
     source = media.clip_media(runtime, clip_id)
 
     def cut() -> CachedMedia:
-        return CachedMedia(media.clip_bytes(runtime, source), f'"c{clip_id}-{source.version}"', "video/mp4")
+        # Cut into a file of the process's cache directory: ranges are then read from disk, never the whole clip.
+        name = f"c{clip_id}-{source.start_frame}-{source.end_frame}-{token_hex(4)}.mp4"
+        path = media.write_clip_file(runtime, source, request.app.state.clip_cache_dir / name)
+        return CachedMedia.from_file(path, f'"c{clip_id}-{source.version}"', "video/mp4")
 
     key = ("clip", clip_id, source.start_frame, source.end_frame)
     return media_response(request, request.app.state.clip_cache.get_or_make(key, cut))

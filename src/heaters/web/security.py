@@ -1,9 +1,12 @@
 """Who is signed in, and CSRF protection.
 
-Sessions are signed cookies (Starlette SessionMiddleware) holding the reviewer's id and name and a
-per-session CSRF token. Pages without a signed-in reviewer redirect to /login; media and API answer 401.
+Sessions live in the database (`adapters.db.sessions`): the signed cookie (Starlette SessionMiddleware) holds
+a random session token and a per-session CSRF token; every request looks the token up, so a session revoked
+by logout or a password change stops working at once, in every web process. The cookie's signing key is
+`HEATERS_SECRET_KEY` (at least 32 characters) or one generated once into the database and shared by every
+process using it. Pages without a signed-in reviewer redirect to /login; media and API answer 401.
 Every state-changing request carries the CSRF token, in the `X-CSRF-Token` header (the JS module) or a
-`csrf_token` form field (plain forms); otherwise 403.
+`csrf_token` form field (plain forms); otherwise 403. Sign-in is checked before any body is read.
 
 The dependencies are `async def` although they never wait: they only read the signed cookie's session, and
 FastAPI runs a plain `def` dependency in its thread pool — two thread hops per request for nothing.
@@ -11,18 +14,25 @@ FastAPI runs a plain `def` dependency in its thread pool — two thread hops per
 
 from __future__ import annotations
 
-import os
 import secrets
-from pathlib import Path
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
 
 from heaters.config import Settings
+from heaters.domain.errors import BadInput
+from heaters.services.sessions import (
+    MIN_SECRET_LENGTH,
+    Database,
+    create_session,
+    revoke_session,
+    session_user,
+    shared_secret,
+)
 from heaters.services.users import Reviewer
 
-SESSION_USER = "user_id"
-SESSION_NAME = "user_name"
+SESSION_TOKEN = "sid"
 SESSION_CSRF = "csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -35,18 +45,17 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def session_secret(settings: Settings) -> str:
-    """The configured secret, or one generated once into data_dir/secret_key (readable by us only)."""
-    if settings.secret_key:
+def session_secret(settings: Settings, database: Database) -> str:
+    """HEATERS_SECRET_KEY, or the deployment's secret generated once into the database (shared by every web
+    process on it). A short configured secret is refused: it could be guessed, and sessions forged."""
+    if settings.secret_key is not None:
+        if len(settings.secret_key.strip()) < MIN_SECRET_LENGTH:
+            raise BadInput(
+                f"HEATERS_SECRET_KEY is {len(settings.secret_key.strip())} characters; use at least "
+                f"{MIN_SECRET_LENGTH} random characters, or unset it to use the one kept in the database"
+            )
         return settings.secret_key
-    path: Path = settings.data_path / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().decode().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return path.read_bytes().decode().strip()
+    return shared_secret(database, "session")
 
 
 def csrf_token(request: Request) -> str:
@@ -68,28 +77,54 @@ async def require_csrf_header(request: Request) -> None:
 
 
 async def require_csrf_form(request: Request) -> None:
-    """Dependency for form posts (urlencoded or small multipart forms): header or form field."""
+    """Dependency for form posts (urlencoded or small multipart forms): header or form field. Sign-in is checked
+    first, so nobody unauthenticated makes the server read (and spool) a body."""
+    if signed_in(request) is None:
+        raise LoginRequired(quote(request.url.path, safe="/"))
     if csrf_valid(request, request.headers.get(CSRF_HEADER)):
         return
-    form = await request.form()
+    form = await request.form(max_files=1, max_fields=20, max_part_size=64 * 1024)
     if not csrf_valid(request, form.get(CSRF_FIELD)):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page")
 
 
+def _database(request: Request) -> Database:
+    return request.app.state.runtime.database
+
+
 def signed_in(request: Request) -> Reviewer | None:
-    user_id = request.session.get(SESSION_USER)
-    return Reviewer(int(user_id), request.session.get(SESSION_NAME, "")) if user_id is not None else None
+    """The reviewer of this request's live session (looked up once per request), or None."""
+    if "reviewer" in request.scope.get("state", {}):
+        return request.state.reviewer
+    token = request.session.get(SESSION_TOKEN)
+    reviewer = None
+    if isinstance(token, str) and token:
+        user = session_user(_database(request), token)
+        if user is None:
+            request.session.clear()  # revoked or expired: the cookie is worth nothing now
+        else:
+            reviewer = Reviewer(user.user_id, user.user_name)
+    request.state.reviewer = reviewer
+    return reviewer
 
 
 def sign_in(request: Request, reviewer: Reviewer) -> None:
     request.session.clear()  # a new session on sign-in: no fixation of a pre-login session or token
-    request.session[SESSION_USER] = reviewer.id
-    request.session[SESSION_NAME] = reviewer.name
+    settings = request.app.state.runtime.settings
+    address = request.client.host if request.client else None
+    request.session[SESSION_TOKEN] = create_session(
+        _database(request), reviewer.id, timedelta(days=settings.session_days), address
+    )
+    request.state.reviewer = reviewer
     csrf_token(request)
 
 
 def sign_out(request: Request) -> None:
+    token = request.session.get(SESSION_TOKEN)
+    if isinstance(token, str) and token:
+        revoke_session(_database(request), token)
     request.session.clear()
+    request.state.reviewer = None
 
 
 async def page_user(request: Request) -> Reviewer:

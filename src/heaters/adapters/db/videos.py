@@ -13,7 +13,7 @@ from heaters.domain.records import Preprocessed, VideoRecord
 from heaters.domain.states import ClipState, VideoState
 
 _RECORD_COLUMNS = (
-    "id, source, source_url, title, state, attempts, allow_duplicate, fps, frame_count, "
+    "id, source, source_url, title, state, attempts, allow_duplicate, fps, frame_count, duration_seconds, "
     "original_key, master_key, proxy_key, features_key"
 )
 _GET = text(f"SELECT {_RECORD_COLUMNS} FROM source_videos WHERE id = :id")

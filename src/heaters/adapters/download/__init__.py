@@ -37,12 +37,15 @@ from heaters.config import Settings
 from heaters.domain.errors import BadInput
 from heaters.domain.sources import (
     SNIFF_BYTES,
+    VIDEO_EXTENSIONS,
     AddressPolicy,
     HttpUrl,
     SourceKind,
     classify_source,
+    family_of,
     normalize_url,
     parse_http_url,
+    require_video_container,
     safe_filename,
     upload_extension,
 )
@@ -52,6 +55,8 @@ __all__ = [
     "SourceUnavailable",
     "adopt_upload",
     "allowed_local_path",
+    "check_path_allowed",
+    "check_url_allowed",
     "fetch_source",
     "ffmpeg_exe",
     "sha256_file",
@@ -138,7 +143,7 @@ def _fetch_url(
             downloaded = download(url.url, work_dir, progress, lambda: _refusal_message(guard))
         size = downloaded.path.stat().st_size
         _refuse_empty(size, url.url)
-        extension = downloaded.path.suffix.lower()
+        extension = _checked_extension(downloaded.path, url.url)
         final = dest_dir / f"{STORED_STEM}{extension}"
         digest = sha256_file(downloaded.path)
         os.replace(downloaded.path, final)
@@ -168,29 +173,52 @@ def _check_host(url: HttpUrl, policy: AddressPolicy) -> frozenset[str]:
     allowed_by_name = _addresses_of_allowed_names(policy)
     if policy.allows_host_name(url.host):
         allowed_by_name |= set(addresses)
-    forbidden = [a for a in addresses if not policy.allows(a, frozenset(allowed_by_name))]
+    elif policy.allows_host_name(url.host, url.port):
+        allowed_by_name |= {f"{a}:{url.port}" for a in addresses}
+    forbidden = [a for a in addresses if not policy.allows(a, frozenset(allowed_by_name), url.port)]
     if forbidden:
         target = url.host if url.host == forbidden[0] else f"{url.host} ({forbidden[0]})"
         raise BadInput(
             f"{url.url}: refused to download from {target}, a private, loopback or reserved address; "
-            "allow it explicitly with the allow_private_urls setting if this is intended"
+            "allow it explicitly with HEATERS_ALLOW_PRIVATE_URLS (the allow_private_urls setting) if this is intended"
         )
     return frozenset(allowed_by_name)
+
+
+def check_url_allowed(text: str, settings: Settings) -> None:
+    """The submit-time check of a URL: valid http(s), and its host resolves to allowed addresses only.
+    An unresolvable host is left to the download (DNS may be down for a moment)."""
+    url = parse_http_url(text)
+    try:
+        _check_host(url, AddressPolicy.from_allow_list(settings.allow_private_urls))
+    except SourceUnavailable:
+        pass
 
 
 def _addresses_of_allowed_names(policy: AddressPolicy) -> set[str]:
     addresses: set[str] = set()
     for name in policy.host_names:
-        try:
-            addresses |= {info[4][0] for info in socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)}
-        except OSError:
-            continue  # an allowed name that does not resolve simply allows nothing
+        addresses |= _resolve_quietly(name)
+    for name, port in policy.host_name_ports:
+        addresses |= {f"{address}:{port}" for address in _resolve_quietly(name)}
     return addresses
+
+
+def _resolve_quietly(name: str) -> set[str]:
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)}
+    except OSError:
+        return set()  # an allowed name that does not resolve simply allows nothing
 
 
 def _refusal_message(guard: ConnectionGuard) -> str | None:
     if not guard.refused:
         return None
+    if guard.refused[0].startswith("a child process"):
+        return (
+            f"refused {guard.refused[0]}: this source needs a download method outside the address guard "
+            "(e.g. an encrypted HLS stream handed to FFmpeg)"
+        )
     return (
         f"refused to connect to {guard.refused[0]}, a private, loopback or reserved address "
         "(reached through a redirect or a changed DNS answer); allow it with allow_private_urls if intended"
@@ -215,7 +243,7 @@ def _copy_local(
     source = _allowed_local_path(text, settings.allowed_roots)
     size = source.stat().st_size
     _refuse_empty(size, f"file {str(source)!r}")
-    extension = source.suffix.lower()
+    extension = _checked_extension(source, str(source))
     final = dest_dir / f"{STORED_STEM}{extension}"
     try:
         digest, copied = _copy_atomically(source, final, (lambda done: progress(done / size)) if progress else None)
@@ -241,7 +269,8 @@ def _allowed_local_path(text: str, allowed_roots: list[Path]) -> Path:
         shown = f"{text!r}" if str(resolved) == text else f"{text!r} (resolves to {str(resolved)!r})"
         listed = ", ".join(str(r) for r in roots) or "none configured"
         raise BadInput(
-            f"path {shown} is outside the allowed roots ({listed}); add its folder to allowed_roots to ingest it"
+            f"path {shown} is outside the allowed roots ({listed}); add its folder to HEATERS_ALLOWED_ROOTS "
+            "(the allowed_roots setting) to ingest it"
         )
     if not resolved.exists():
         raise BadInput(f"path {text!r} does not exist")
@@ -255,7 +284,26 @@ def allowed_local_path(text: str, allowed_roots: list[Path]) -> Path:
     return _allowed_local_path(text, allowed_roots)
 
 
+def check_path_allowed(text: str, settings: Settings) -> None:
+    """The submit-time check of a local path: inside the allowed roots, a non-empty video file."""
+    source = _allowed_local_path(text, settings.allowed_roots)
+    _refuse_empty(source.stat().st_size, f"file {str(source)!r}")
+    _checked_extension(source, str(source))
+
+
 # --- shared
+
+
+def _checked_extension(path: Path, name: str) -> str:
+    """Downloads and local files pass the same sniffer as uploads: the stored extension is the container's."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except PermissionError:
+        raise BadInput(f"file {name!r} cannot be read (permission denied)") from None
+    sniffed = require_video_container(name, head)
+    claimed = path.suffix.lower()
+    return claimed if claimed in VIDEO_EXTENSIONS and family_of(claimed) == family_of(sniffed) else sniffed
 
 
 def _copy_atomically(source: Path, final: Path, progress: Callable[[int], None] | None) -> tuple[str, int]:

@@ -25,6 +25,15 @@ FORMAT = "bestvideo*+bestaudio/best"
 MERGE_OUTPUT_FORMAT = "mp4/mkv"
 SOCKET_TIMEOUT_SECONDS = 20
 RETRIES = 2
+# Input options for every FFmpeg that yt-dlp runs on downloaded files (merging, fix-ups): local files only,
+# read by a container demuxer (never a playlist or a list that names further inputs).
+_LOCAL_INPUT_ONLY = [
+    "-protocol_whitelist",
+    "file",
+    "-format_whitelist",
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,asf,ogg,aac,mp3,wav,flac,ac3,eac3,opus,mxf,nut",
+]
+_FFMPEG_POSTPROCESSORS = ("merger", "ffmpegfixupm3u8", "ffmpegfixupm4a", "ffmpegfixupstretched", "ffmpegfixupduration")
 
 
 class SourceUnavailable(HeatersError):
@@ -71,6 +80,8 @@ def download(
         # One thread and yt-dlp's own downloaders: every connection goes through the guarded thread.
         "concurrent_fragment_downloads": 1,
         "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "postprocessor_args": {f"{pp}+ffmpeg_i": list(_LOCAL_INPUT_ONLY) for pp in _FFMPEG_POSTPROCESSORS},
         # No surprises from the environment: no proxy variables, no cookies, no cache directory.
         "proxy": "",
         "cachedir": False,
@@ -92,8 +103,13 @@ def download(
             result = _single_video(url, result)
             info = ydl.process_ie_result(result, download=True)
         except DownloadError as exc:
+            ours = next(
+                (c for c in _causes(exc.exc_info[1] if exc.exc_info else None) if isinstance(c, HeatersError)), None
+            )
+            if ours is not None:  # e.g. the stage's time limit, raised from our progress hook
+                raise ours from None
             raise _explain(url, exc, stop_reason()) from None
-        except BadInput:
+        except HeatersError:
             raise
         except Exception as exc:  # yt-dlp extractors can fail in many ways; report, never crash the worker
             refused = stop_reason()
@@ -144,6 +160,7 @@ class _ProgressHook:
         elif status.get("status") == "downloading":
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             if not total:
+                self._progress(self._last)  # no fraction to report, but the stage's time limit is checked there
                 return
             part_fraction = min(1.0, (status.get("downloaded_bytes") or 0) / total)
         else:

@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from heaters.adapters.media.inputs import open_media
 from heaters.domain.errors import BadInput
 from heaters.domain.framegrid import DEFAULT_FPS
 from heaters.domain.shots import FEATURE_SIZE, frame_features
@@ -67,7 +68,7 @@ def decode_features(path: Path | str) -> tuple[np.ndarray, float, int]:
     """
     collector = FeatureCollector()
     try:
-        with av.open(str(path)) as container:
+        with open_media(path, str(path)) as container:
             if not container.streams.video:
                 raise BadInput(f"{path}: no video stream")
             stream = container.streams.video[0]

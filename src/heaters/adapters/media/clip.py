@@ -71,6 +71,14 @@ def cut_clip(source: str | Path, start_frame: int, end_frame: int, out_path: Pat
     return ClipInfo(start_frame, end_frame, fps, counts[0], counts[1], size, data_hash)
 
 
+def write_clip(source: str | Path, start_frame: int, end_frame: int, out_path: Path) -> Path:
+    """The same file as `cut_clip`, without reading it back for a checksum: for playback, which never holds a
+    whole clip in memory (its ranges are read from the file)."""
+    with atomic_file(Path(out_path)) as tmp_path:
+        _cut(str(source), start_frame, end_frame, str(tmp_path))
+    return Path(out_path)
+
+
 def cut_clip_bytes(source: str | Path, start_frame: int, end_frame: int) -> bytes:
     """The same clip as an in-memory MP4 (clips are small); for the review player."""
     return cut_clip_with_info(source, start_frame, end_frame)[0]

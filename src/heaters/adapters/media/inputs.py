@@ -1,6 +1,13 @@
-"""What every frame-addressing reader (clip stream copy, master re-encode, keyframes, timeline strips) shares:
-opening stored media — a local file, a presigned URL read by HTTP byte ranges, or bytes in memory — the video
-stream on its frame grid, and the frame-range check."""
+"""How media is opened (the one place), and what every frame-addressing reader (clip stream copy, master
+re-encode, keyframes, timeline strips) shares: the video stream on its frame grid, and the frame-range check.
+
+Every input is opened with an explicit demuxer allow-list and protocol allow-list (`open_media`). FFmpeg
+otherwise picks the demuxer from the file's content, and some demuxers read other files or URLs that the
+file names: HLS playlists (`.m3u`/`.m3u8`), `concat`/`ffconcat` lists, image sequences. A user-supplied
+file is therefore read only by a video container demuxer, from the local file system only. Our own derived
+files (proxy, master, exports) may also come from the object store through presigned http(s) URLs, or from
+memory; those are read by the MP4/Matroska demuxers only.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from pathlib import Path
 import av
 
 from heaters.domain.errors import BadInput
+from heaters.domain.sources import not_a_video_reason
 
 # FFmpeg http options: reuse one connection for the seeks (multiple_requests); ask for bounded byte
 # ranges (request_size) rather than open-ended `bytes=N-`, so opening or seeking never leaves the rest
@@ -26,21 +34,84 @@ HTTP_OPTIONS = {
 }
 
 
+# Demuxers (FFmpeg names) that read one self-contained video file. Deliberately absent: hls, dash, concat,
+# ffconcat, image2 and the *_pipe image demuxers, lavfi, and anything else that opens further inputs.
+SOURCE_DEMUXERS = frozenset(
+    {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "flv", "mpegts", "mpeg", "mpegvideo"}
+    | {"asf", "ogg", "mxf", "nut", "yuv4mpegpipe", "h264", "hevc", "m4v", "dv", "ivf", "mjpeg_2000"}
+)
+# What we write ourselves: the proxy and exports (MP4) and the master (Matroska).
+DERIVED_DEMUXERS = frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm"})
+LOCAL_PROTOCOLS = "file"
+REMOTE_PROTOCOLS = "file,http,https,tcp,tls"
+
+
 def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def open_input(source: str, what: str) -> av.container.InputContainer:
-    """Open `source` (path or URL) for demuxing; `what` names it in errors ("proxy", "master")."""
+def open_media(
+    source: str | Path,
+    what: str = "file",
+    *,
+    derived: bool = False,
+    allow_remote: bool | None = None,
+    options: dict[str, str] | None = None,
+) -> av.container.InputContainer:
+    """Open `source` for demuxing with the demuxer and protocol allow-lists.
+
+    User-supplied sources (`derived=False`) are read by a video container demuxer; our own derived files
+    (`derived=True`: proxy, master, exports) must be MP4 or Matroska. http(s) URLs (presigned URLs of our
+    object store) are accepted for derived files, and for sources only with `allow_remote=True` (an original
+    already in our store); the protocol allow-list then admits http/https/tcp/tls and nothing else.
+    BadInput names what was refused; FFmpeg errors become BadInput too.
+    """
+    source = str(source)
+    remote = is_url(source)
+    name = Path(source.split("?", 1)[0]).name  # never echo a presigned URL's signature
+    if remote and not (derived if allow_remote is None else allow_remote):
+        raise BadInput(f"{what} {name}: only local files are opened as sources")
+    if not remote:
+        head = _head(source, what)
+        reason = not_a_video_reason(head)
+        if reason:
+            raise BadInput(f"{name} is {reason}")
+    allowed = DERIVED_DEMUXERS if derived else SOURCE_DEMUXERS
+    container_options = {
+        "protocol_whitelist": REMOTE_PROTOCOLS if remote else LOCAL_PROTOCOLS,
+        "format_whitelist": ",".join(sorted(allowed)),
+    }
+    if remote:
+        container_options |= HTTP_OPTIONS
     try:
-        if is_url(source):
-            return av.open(source, options=HTTP_OPTIONS)
-        if not Path(source).is_file():
-            raise BadInput(f"{what} not found: {source}")
-        return av.open(source)
-    except av.FFmpegError as exc:
-        where = source.split("?", 1)[0]  # never echo a presigned URL's signature
-        raise BadInput(f"cannot open {what} {where}: {exc}") from exc
+        container = av.open(source, mode="r", options=options or {}, container_options=container_options)
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        if isinstance(exc, av.ArgumentError):  # EINVAL from the allow-lists: FFmpeg found another format
+            reason = "not a video container we read (e.g. a playlist, image sequence or unknown format)"
+        raise BadInput(f"{name} is not a readable video file ({reason})") from exc
+    demuxers = set(container.format.name.split(","))
+    if not demuxers & allowed:  # the allow-list is FFmpeg's; this is the check that it held
+        container.close()
+        raise BadInput(f"{name} is read by FFmpeg's {container.format.name!r} demuxer, which is not allowed")
+    return container
+
+
+def _head(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(512)
+    except FileNotFoundError:
+        raise BadInput(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise BadInput(f"{what} {Path(path).name} is a directory, not a file") from None
+    except OSError as error:
+        raise BadInput(f"cannot read {Path(path).name}: {error.strerror}") from error
+
+
+def open_input(source: str, what: str) -> av.container.InputContainer:
+    """Open a derived file (path or presigned URL) for demuxing; `what` names it in errors ("proxy", "master")."""
+    return open_media(source, what, derived=True)
 
 
 def check_frame_range(start_frame: int, end_frame: int) -> None:
@@ -94,9 +165,9 @@ def open_video(source: str | Path | bytes, what: str) -> Iterator[VideoInput]:
 
 
 def _open_any(source: str | Path | bytes, what: str) -> av.container.InputContainer:
-    if isinstance(source, bytes | bytearray):
+    if isinstance(source, bytes | bytearray):  # a clip we just cut, in memory: our own MP4
         try:
-            return av.open(io.BytesIO(source))
+            return av.open(io.BytesIO(source), container_options={"format_whitelist": ",".join(DERIVED_DEMUXERS)})
         except av.FFmpegError as exc:
             raise BadInput(f"cannot open {what}: {exc}") from exc
     return open_input(str(source), what)

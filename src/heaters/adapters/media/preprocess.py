@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -36,8 +37,9 @@ import av
 import av.filter
 
 from heaters.adapters.media.analysis import FeatureCollector, save_features
-from heaters.adapters.media.probe import MediaLimits, ProbeInfo, probe
-from heaters.domain.errors import BadInput
+from heaters.adapters.media.inputs import open_media
+from heaters.adapters.media.probe import MediaLimits, ProbeInfo, bound_decoder, probe
+from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.framegrid import GridMapper, TimestampGuesser, choose_output_rate
 from heaters.domain.profiles import DEFAULT_PROXY_CRF, OutputProfile, master_profile, proxy_profile
 
@@ -117,6 +119,7 @@ def preprocess(
     info = probe(source, limits)
     probed = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
+    _check_free_space(source, info, out_dir)
     master, proxy = master_profile(), proxy_profile(crf=proxy_crf)
     final = {
         "master": out_dir / master.filename,
@@ -126,7 +129,7 @@ def preprocess(
     # Hidden temp names keep the real suffix (numpy appends ".npy" to names without it).
     temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
     try:
-        stats = _one_pass(source, info, master, proxy, temp, progress)
+        stats = _one_pass(source, info, master, proxy, temp, progress, limits)
         for key in final:
             os.replace(temp[key], final[key])
     finally:
@@ -172,6 +175,7 @@ def _one_pass(
     proxy: OutputProfile,
     temp: dict[str, Path],
     progress: Progress | None,
+    limits: MediaLimits = MediaLimits(),
 ) -> _PassStats:
     rate = choose_output_rate(info.average_rate, info.nominal_rate)
     frame_time_base = 1 / rate
@@ -180,9 +184,10 @@ def _one_pass(
     grid = GridMapper(rate)
     features = FeatureCollector()
 
-    with av.open(str(source)) as container:
+    with open_media(source, source.name) as container:
         video = next(s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic)
         video.thread_type = "AUTO"
+        bound_decoder(limits, video)
         audio = container.streams.audio[0] if info.has_audio else None
         audio_rate = audio.codec_context.sample_rate if audio else None
 
@@ -217,8 +222,10 @@ def _one_pass(
                         for writer in writers:
                             writer.put(frame)
                         continue
+                    _check_frame(source, info, frame, limits)
                     stamp = timestamps.best(frame.pts, frame.dts)
                     seconds = float(stamp * frame.time_base) if stamp is not None and frame.time_base else None
+                    _check_running_duration(source, info, limits, seconds, out_index / rate)
                     repeats, emit = grid.place(seconds)
                     if not emit:
                         continue
@@ -228,9 +235,11 @@ def _one_pass(
                         out_index = _emit(_duplicate(previous), out_index, frame_time_base, writers, features)
                     out_index = _emit(frame, out_index, frame_time_base, writers, features)
                     previous = frame
-                    if progress and out_index / estimate - reported >= _PROGRESS_STEP:
-                        reported = min(out_index / estimate, 0.99)
-                        progress(reported)
+                    if progress and (out_index / estimate - reported >= _PROGRESS_STEP or out_index % 64 == 0):
+                        reported = max(reported, min(out_index / estimate, 0.99))
+                        progress(reported)  # also every 64 frames: the stage's time limit is checked there
+                    if out_index % 64 == 0:
+                        _check_output_budget(source, temp, limits)
                     _raise_worker_errors(writers)
         except BaseException:
             for writer in writers:
@@ -253,6 +262,66 @@ def _one_pass(
         )
     save_features(temp["features"], features.result())
     return _PassStats(out_index, rate, master_size, proxy_size, grid.duplicated, grid.dropped, len(decode_errors))
+
+
+def _check_frame(source: Path, info: ProbeInfo, frame, limits: MediaLimits) -> None:
+    """Every decoded picture, not just the header's promise: same size as the first, within the limits."""
+    if (frame.width, frame.height) != (info.width, info.height):
+        raise BadInput(
+            f"{source.name} changes picture size mid-stream (from {info.width}x{info.height} to "
+            f"{frame.width}x{frame.height}); re-encode it to one size first"
+        )
+    if frame.width * frame.height > limits.max_pixels:
+        raise BadInput(f"{source.name} has a {frame.width}x{frame.height} picture, over the limit")
+
+
+def _check_running_duration(
+    source: Path, info: ProbeInfo, limits: MediaLimits, seconds: float | None, decoded: Fraction
+) -> None:
+    """The duration limit against what is decoded so far (a header can under-state the duration)."""
+    elapsed = max(float(decoded), (seconds - info.start_seconds) if seconds is not None else 0.0)
+    if elapsed > limits.max_duration_seconds:
+        raise BadInput(
+            f"{source.name} runs past {limits.max_duration_seconds:.0f} s, the duration limit (its header "
+            f"announced {info.duration_seconds:.0f} s); set HEATERS_MAX_DURATION_SECONDS to allow longer videos"
+        )
+
+
+def _check_output_budget(source: Path, temp: dict[str, Path], limits: MediaLimits) -> None:
+    if limits.max_output_bytes is None:
+        return
+    written = sum(path.stat().st_size for path in temp.values() if path.exists())
+    if written > limits.max_output_bytes:
+        raise BadInput(
+            f"preprocessing {source.name} wrote over {limits.max_output_bytes:,} bytes, the output budget "
+            "(HEATERS_MAX_OUTPUT_BYTES)"
+        )
+
+
+class NotEnoughSpace(HeatersError):
+    """The scratch disk cannot hold the outputs now; a retry after space is freed may succeed."""
+
+
+# FFV1 keeps every pixel: a master is about half the raw picture size on typical footage; the all-intra
+# proxy a tenth. The estimate only has to be right within a factor of two or so.
+_MASTER_RAW_RATIO = 0.5
+_PROXY_RAW_RATIO = 0.1
+
+
+def estimated_output_bytes(info: ProbeInfo) -> int:
+    frames = info.frame_count_estimate or round(info.duration_seconds * float(info.average_rate or 25))
+    raw = info.width * info.height * 1.5 * frames
+    return int(raw * (_MASTER_RAW_RATIO + _PROXY_RAW_RATIO))
+
+
+def _check_free_space(source: Path, info: ProbeInfo, out_dir: Path) -> None:
+    needed = estimated_output_bytes(info)
+    free = shutil.disk_usage(out_dir).free
+    if needed > free:
+        raise NotEnoughSpace(
+            f"preprocessing {source.name} needs about {needed / 1e9:.1f} GB of scratch space for its master and "
+            f"proxy; only {free / 1e9:.1f} GB are free in {out_dir.parent}"
+        )
 
 
 def _demux(container, streams, source: Path):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 
+from heaters.adapters.media.inputs import open_media
 from heaters.domain.errors import BadInput
 from heaters.domain.limits import MediaLimits
 
@@ -61,10 +62,7 @@ def probe(path: Path | str, limits: MediaLimits = MediaLimits()) -> ProbeInfo:
         raise BadInput(f"cannot read {path.name}: {error.strerror}") from error
     if size == 0:
         raise BadInput(f"{path.name} is empty (zero bytes)")
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise BadInput(f"{path.name} is not a readable video file ({_reason(error)})") from error
+    container = open_media(path, path.name)
     with container:
         return _probe_open(path, container, limits)
 
@@ -78,6 +76,8 @@ def _probe_open(path: Path, container, limits: MediaLimits) -> ProbeInfo:
         raise BadInput(f"{path.name} contains no video stream")
     video = videos[0]
     audio = audios[0] if audios else None
+    limits.check_header_size(path.name, video.codec_context.width, video.codec_context.height)
+    bound_decoder(limits, video)
     first = _first_frame(path, container, video)
     width, height = first.width, first.height
     if width <= 0 or height <= 0:
@@ -153,3 +153,9 @@ def _fraction(rate) -> Fraction | None:
 
 def _reason(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error)
+
+
+def bound_decoder(limits: MediaLimits, stream) -> None:
+    """Make the decoder itself refuse any picture over the pixel limit, whatever the header said (FFmpeg checks
+    `max_pixels` before allocating a frame)."""
+    stream.codec_context.options = {**stream.codec_context.options, "max_pixels": str(limits.max_pixels)}
