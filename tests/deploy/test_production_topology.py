@@ -181,9 +181,8 @@ def test_production_topology_end_to_end(postgres: PostgresServer, s3_endpoint: i
         "HEATERS_MIGRATE_ON_START": "false",
         "HEATERS_ALLOW_PRIVATE_URLS": '["127.0.0.1"]',
         "HEATERS_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        # TODO(issue 12 item 2): drop this once the session secret lives in the database; the two web
-        # processes must then accept each other's sessions with no secret configured at all.
-        "HEATERS_SECRET_KEY": "deploy-test-shared-session-secret-0123456789",
+        # No HEATERS_SECRET_KEY: the two web processes share the secret kept in the database, and must accept
+        # each other's sessions with no secret configured at all.
         "HEATERS_EXPORT_GRACE_SECONDS": "0",
         "HEATERS_RETRY_BACKOFF_SECONDS": "1",
         "HEATERS_WORKER_HEARTBEAT_SECONDS": "0.5",
