@@ -26,7 +26,7 @@ from heaters.web import routes_auth, routes_dashboard, routes_library, routes_re
 from heaters.web.access_log import AccessLog
 from heaters.web.hardening import HardeningMiddleware
 from heaters.web.login_guard import LoginGuard
-from heaters.web.media import MediaCache, process_cache_dir
+from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
 from heaters.web.templating import flash
 from heaters.web.uploads import NotAllowed, TooLarge
@@ -66,7 +66,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="Heaters", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
     app.state.clip_cache = MediaCache(CLIP_CACHE_BYTES)
-    app.state.clip_cache_dir = process_cache_dir(runtime.settings.data_path / "cache" / "clips")
+    # Clips are cut into files in this process's scratch (data_dir/work/run-PID-…): removed when the process
+    # closes its runtime, swept by the next start after a kill — the data dir keeps nothing.
+    app.state.clip_cache_dir = runtime.scratch.make_dir("clip-cache")
     app.state.strip_cache = MediaCache(STRIP_CACHE_BYTES)
     settings = runtime.settings
     app.state.login_guard = LoginGuard.from_settings(settings)
