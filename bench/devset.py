@@ -85,6 +85,68 @@ def match(truth: dict, predicted: list[int]) -> tuple[Score, list[tuple], list[i
     return Score(len(windows) - len(missed), len(false), len(missed)), missed, false
 
 
+BUCKETS = ("<0.5s", "0.5-1s", ">1s")
+
+
+def bucket_of(frames: int, fps: float) -> str:
+    seconds = frames / fps
+    return BUCKETS[0] if seconds < 0.5 else BUCKETS[1] if seconds <= 1.0 else BUCKETS[2]
+
+
+def events_of(truth: dict) -> list[list]:
+    """Stretches that must not cut: [kind, first, end) (the constructed set notes its flashes)."""
+    events = [list(e) for e in truth.get("events", [])]
+    for note in truth.get("kinds", []):
+        if note.startswith("flash:"):
+            n, at = note[len("flash:") :].split("@")
+            events.append(["flash", int(at), int(at) + int(n)])
+    return events
+
+
+def tally(truth: dict, predicted: list[int]) -> tuple[dict, dict]:
+    """Per transition kind and per shot-length bucket: {name: Score}.
+
+    A transition's bucket is that of the shorter shot beside it (< 0.5 s, 0.5-1 s, > 1 s); a false cut
+    counts in the bucket of the labelled shot it falls in, and as a false cut of the kind of a labelled
+    transition within 5 frames of it (a double detection), else of the no-cut event it falls in (flash,
+    flicker, whip_in_shot, ...), else "in_shot".
+    """
+    fps = truth["fps"]
+    hard_kinds = truth.get("hard_kinds") or ["hard"] * len(truth.get("hard", []))
+    gradual_kinds = truth.get("gradual_kinds") or ["gradual"] * len(truth.get("gradual", []))
+    labels = [("hard", c, kind, c - 1, c + 1) for c, kind in zip(truth.get("hard", []), hard_kinds, strict=True)]
+    labels += [
+        ("gradual", (s + e + 1) // 2, kind, s - 2, e + 2)
+        for (s, e), kind in zip(truth.get("gradual", []), gradual_kinds, strict=True)
+    ]
+    bounds = [0, *sorted(pos for _, pos, *_ in labels), truth["frames"]]
+    _, missed, false = match(truth, predicted)
+    missed_keys = {(m[0], m[1]) for m in missed}
+    by_kind: dict[str, Score] = {}
+    by_bucket: dict[str, Score] = {b: Score(0, 0, 0) for b in BUCKETS}
+    for group, pos, kind, _lo, _hi in labels:
+        key = (group, pos if group == "hard" else None)
+        if group == "gradual":
+            s, e = next(g for g in truth["gradual"] if (g[0] + g[1] + 1) // 2 == pos)
+            key = ("gradual", s)
+        found = key not in missed_keys
+        k = bounds.index(pos)
+        shortest = min(pos - bounds[k - 1], bounds[k + 1] - pos)
+        score = Score(int(found), 0, int(not found))
+        by_kind[kind] = by_kind.get(kind, Score(0, 0, 0)) + score
+        by_bucket[bucket_of(shortest, fps)] = by_bucket[bucket_of(shortest, fps)] + score
+    events = events_of(truth)
+    for p in false:
+        k = max(0, min(len(bounds) - 2, next((i for i in range(len(bounds) - 1) if p < bounds[i + 1]), 0)))
+        b = bucket_of(bounds[k + 1] - bounds[k], fps)
+        by_bucket[b] = by_bucket[b] + Score(0, 1, 0)
+        near = [kind for _, _, kind, lo, hi in labels if lo - 5 <= p <= hi + 5]
+        inside = [kind for kind, a, e in events if a - 2 <= p <= e + 2]
+        kind = near[0] if near else inside[0] if inside else "in_shot"
+        by_kind[kind] = by_kind.get(kind, Score(0, 0, 0)) + Score(0, 1, 0)
+    return by_kind, by_bucket
+
+
 def load_truth(video: Path) -> dict:
     return json.loads(video.with_suffix(".json").read_text())
 

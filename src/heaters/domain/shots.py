@@ -124,12 +124,12 @@ class _Series:
         )
         return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
 
-    def mix_residual(self, a: np.ndarray, m: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """How far frame m is from the best mix of frames a and b (0 = exactly a mix), thumbnail space."""
-        la, lm, lb = self.luma[a], self.luma[m], self.luma[b]
-        d = lb - la
-        alpha = np.clip((d * (lm - la)).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-6), 0, 1)
-        return np.abs(la + alpha[:, None] * d - lm).mean(axis=1)
+    def mix_residual(self, a: int, m: int, b: int) -> float:
+        """How far frame m is from the best mix of frames a and b and a flat level (0 = exactly such a
+        mix: a dissolve, or a fade through black, white or any flat colour), thumbnail space."""
+        basis = np.stack([self.luma[a], self.luma[b], np.ones_like(self.luma[a])], axis=1)
+        coef, *_ = np.linalg.lstsq(basis, self.luma[m], rcond=None)
+        return float(np.abs(basis @ coef - self.luma[m]).mean())
 
 
 # ------------------------------------------------------------------------------------------ detector
@@ -140,6 +140,7 @@ class ShotConfig:
     hard_min: float = 0.12  # a hard cut changes the picture at least this much (distance units)
     hard_ratio: float = 3.0  # ... and this many times the local motion level on the calmer side
     hard_ratio_busy: float = 2.0  # ... and this many times the level on the busier side
+    hard_ratio_adjacent: float = 1.6  # ... and this many times the change between the frames beside it
     context_seconds: float = 1.0  # half-width of the window that measures the local motion level
     flash_frames: int = 4  # the longest flash (frames) that is ignored
     flash_return: float = 0.5  # a flash: the picture returns to within this share of the jump
@@ -150,8 +151,57 @@ class ShotConfig:
     gradual_pixel_weight: float = 0.5  # thumbnail vs histogram share of the long-range distance
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
+    bright_level: float = 0.85  # a frame this bright (mean luma) and flat is "white" (fades to white)
     flat_level: float = 0.04  # luma spread (std) of a frame without picture
+    min_shot_seconds: float = 0.25  # robustness, not policy: the shortest shot is min(this, flash_frames + 1)
     min_length_at_edges: bool = False  # True: the first / last shot also need min_shot_frames
+    confidence_slope: float = 4.0  # confidence = 1 / (1 + exp(-slope * margin)); margin 0 is the threshold
+    suggest_min: float = 0.2  # candidates below the threshold but at least this confident are suggestions
+
+    def min_shot_frames(self, fps: float) -> int:
+        return max(1, min(self.flash_frames + 1, round(self.min_shot_seconds * fps)))
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """One shot boundary: `frame` is the first frame of the new shot; `span` the transition's frames
+    [first, last] (a hard cut spans the last old frame and the first new one); `confidence` in (0, 1),
+    above 0.5 for a boundary the detector keeps."""
+
+    frame: int
+    kind: str  # "cut" | "dissolve" | "fade"
+    span: tuple[int, int]
+    confidence: float
+
+    def to_json(self) -> dict:
+        return {"frame": self.frame, "kind": self.kind, "span": list(self.span), "confidence": self.confidence}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The detector's answer for one video: the boundaries it keeps, and near-misses as suggestions."""
+
+    frames: int
+    boundaries: tuple[Boundary, ...]
+    suggested: tuple[Boundary, ...]
+
+    @property
+    def cuts(self) -> list[int]:
+        return [b.frame for b in self.boundaries]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    frame: int
+    kind: str
+    span: tuple[int, int]
+    margin: float  # >= 0: passes every test; the smallest log-ratio of a measure to its threshold
+    rank: float  # which of two overlapping candidates describes the boundary better (higher wins)
+
+
+def _ratio(value: float, threshold: float) -> float:
+    """log(value / threshold): > 0 when the test passes, and by how much."""
+    return float(np.log(max(value, 1e-6) / max(threshold, 1e-6)))
 
 
 def _side_levels(values: np.ndarray, half: int, gap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -164,7 +214,7 @@ def _side_levels(values: np.ndarray, half: int, gap: int) -> tuple[np.ndarray, n
     return before, after
 
 
-def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[tuple[int, float]]:
+def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
     n = len(s.luma)
     t = np.arange(1, n)
     jump = np.concatenate([[0.0], s.distance(t - 1, t)])
@@ -173,90 +223,119 @@ def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[tuple[int, float
     # the jump must stand out from the calmer side by hard_ratio (a cut into a fast pan is still a cut)
     # and from the busier side by hard_ratio_busy (a jump inside steady fast motion is not)
     calm, busy = np.minimum(before, after), np.maximum(before, after)
-    ok = (jump > cfg.hard_min) & (jump > cfg.hard_ratio * calm) & (jump > cfg.hard_ratio_busy * busy)
-    cuts = []
-    for c in np.flatnonzero(ok):
+    found = []
+    for c in np.flatnonzero(jump > 0.5 * cfg.hard_min):
         if c == 0 or jump[c] < jump[max(0, c - 1) : c + 2].max():
             continue
-        if _is_excursion(s, c, jump[c], cfg):
-            continue
-        cuts.append((int(c), float(jump[c])))
-    return cuts
+        j = float(jump[c])
+        margin = min(
+            _ratio(j, cfg.hard_min),
+            _ratio(j, cfg.hard_ratio * calm[c]),
+            _ratio(j, cfg.hard_ratio_busy * busy[c]),
+            # ... and from the frames right beside it (a whip-pan ramps up and down over several frames)
+            _ratio(j, cfg.hard_ratio_adjacent * float(max(jump[c - 1], jump[min(n - 1, c + 1)]))),
+            _ratio(_return_distance(s, c, cfg), cfg.flash_return * j),
+        )
+        found.append(_Candidate(int(c), "cut", (int(c) - 1, int(c)), margin, 10 * j))
+    return found
 
 
-def _is_excursion(s: _Series, c: int, jump: float, cfg: ShotConfig) -> bool:
-    """True when frames around the change at c look alike again within flash_frames: a flash."""
+def _return_distance(s: _Series, c: int, cfg: ShotConfig) -> float:
+    """How close frames around the change at c come again within flash_frames (small: a flash)."""
     n = len(s.luma)
     k = cfg.flash_frames
     before = [i for i in range(c - 1 - k, c) if i >= 0]
     after = [j for j in range(c, c + k + 1) if j < n]
     pairs = [(i, j) for i in before for j in after if 1 < j - i <= k + 1]
     if not pairs:
-        return False
+        return np.inf
     i, j = map(np.array, zip(*pairs, strict=True))
-    return bool(s.distance(i, j).min() < cfg.flash_return * jump)
+    return float(s.distance(i, j).min())
 
 
-def _dark(s: _Series, cfg: ShotConfig) -> np.ndarray:
-    """Frames with (almost) no picture: black. (Flat white is left out: that is what a flash looks like.)"""
-    return (s.mean < cfg.dark_level) & (s.spread < cfg.flat_level)
+def _flat(s: _Series, cfg: ShotConfig) -> np.ndarray:
+    """Frames with (almost) no picture: black, or white."""
+    return (s.spread < cfg.flat_level) & ((s.mean < cfg.dark_level) | (s.mean > cfg.bright_level))
 
 
-def _fades(s: _Series, cfg: ShotConfig, fps: float) -> list[tuple[int, float]]:
-    """Runs of frames without picture between frames with picture: a fade (or cut) through black.
+def _fades(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
+    """Runs of frames without picture between frames with picture: a fade (or cut) through black/white.
 
     The picture must be clearly there within `context_seconds` on both sides (so a dark scene that
-    hovers around the threshold does not flicker into cuts). Reported at the run's middle frame.
+    hovers around the threshold does not flicker into cuts), and differ on both sides (a flash to white,
+    or a dip to black within one shot, comes back to the same picture). Reported at the run's middle.
     """
-    dark = _dark(s, cfg)
-    n = len(dark)
+    flat = _flat(s, cfg)
+    n = len(flat)
     reach = max(2, int(round(cfg.context_seconds * fps)))
-    lively = (s.spread > 2 * cfg.flat_level) & (s.mean > cfg.dark_level)
+    lively = s.spread > 2 * cfg.flat_level
     found = []
-    edges = np.flatnonzero(np.diff(dark.astype(np.int8)))
-    starts = [e + 1 for e in edges if dark[e + 1]] if n else []
+    edges = np.flatnonzero(np.diff(flat.astype(np.int8)))
+    starts = [e + 1 for e in edges if flat[e + 1]] if n else []
     for a in starts:
         b = a
-        while b + 1 < n and dark[b + 1]:
+        while b + 1 < n and flat[b + 1]:
             b += 1
         if a == 0 or b == n - 1:
             continue  # the video opens or ends in black: no boundary
+        if s.mean[a] > cfg.bright_level and b - a < cfg.flash_frames:
+            continue  # brief white is what a flash looks like; a fade to white is left to _gradual
         if not (lively[max(0, a - reach) : a].any() and lively[b + 1 : b + 1 + reach].any()):
             continue
-        # a flash to white (or a dip to black within one shot) comes back to the same picture
         sides = [(max(0, a - 1 - k), min(n - 1, b + 1 + k)) for k in (reach // 2, reach)]
         i, j = map(np.array, zip(*sides, strict=True))
-        if s.distance(i, j).min() > cfg.hard_min:
-            found.append(((a + b) // 2 + (1 if b > a else 0), 1.0))
+        margin = _ratio(float(s.distance(i, j).min()), cfg.hard_min)
+        lo, hi = _fade_extent(s, a, b, reach)
+        found.append(_Candidate((a + b) // 2 + (1 if b > a else 0), "fade", (lo, hi), margin, 5.0))
     return found
 
 
-def _gradual(s: _Series, cfg: ShotConfig) -> list[tuple[int, float]]:
+def _fade_extent(s: _Series, a: int, b: int, reach: int) -> tuple[int, int]:
+    """The frames of a fade around the flat run [a, b]: as far as the picture keeps changing level."""
+    n = len(s.mean)
+    lo, hi = a, b
+    while lo > max(0, a - reach) and abs(s.mean[lo - 1] - s.mean[lo]) + abs(s.spread[lo - 1] - s.spread[lo]) > 0.004:
+        lo -= 1
+    while hi < min(n - 1, b + reach) and abs(s.mean[hi + 1] - s.mean[hi]) + abs(s.spread[hi + 1] - s.spread[hi]) > 0.004:
+        hi += 1
+    return lo, hi
+
+
+def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
     n = len(s.luma)
-    found: list[tuple[int, float]] = []
+    found: list[_Candidate] = []
+    pw = cfg.gradual_pixel_weight
     for w in cfg.gradual_scales:
         if n < 6 * w + 1:
             continue
         t = np.arange(3 * w, n - 3 * w)
-        across = s.distance(t - w, t + w, cfg.gradual_pixel_weight)
-        outside = 0.5 * (
-            s.distance(t - 3 * w, t - w, cfg.gradual_pixel_weight)
-            + s.distance(t + w, t + 3 * w, cfg.gradual_pixel_weight)
-        )
+        across = s.distance(t - w, t + w, pw)
+        outside = 0.5 * (s.distance(t - 3 * w, t - w, pw) + s.distance(t + w, t + 3 * w, pw))
         score = across - outside
-        ok = (across > cfg.gradual_min) & (across > cfg.gradual_ratio * outside) & (score > cfg.gradual_gap)
-        for idx in np.flatnonzero(ok):
+        near = (across > 0.7 * cfg.gradual_min) & (score > 0.5 * cfg.gradual_gap)
+        for idx in np.flatnonzero(near):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
             if score[idx] < score[lo:hi].max():
                 continue  # not the peak of this transition at this scale
             c = int(t[idx])
-            if not _steady_across(s, c, w, cfg) or not _between(s, c, w, cfg):
-                continue
-            found.append((c, float(score[idx])))
+            margin = min(
+                _transition_margin(float(across[idx]), float(outside[idx]), cfg),
+                _steady_margin(s, c, w, cfg),
+                _between_margin(s, c, w, cfg),
+            )
+            found.append(_Candidate(c, "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
 
 
-def _steady_across(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
+def _transition_margin(across: float, outside: float, cfg: ShotConfig) -> float:
+    return min(
+        _ratio(across, cfg.gradual_min),
+        _ratio(across, cfg.gradual_ratio * outside),
+        _ratio(across - outside, cfg.gradual_gap),
+    )
+
+
+def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     """The change holds for every nearby choice of end frames (not a shake or flash at one end)."""
     n = len(s.luma)
     jitter = range(0, max(2, w // 2) + 1)
@@ -266,56 +345,98 @@ def _steady_across(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
     across = s.distance(i, j, pw).min()
     before = s.distance(np.maximum(0, i - 2 * w), i, pw).max()
     after = s.distance(j, np.minimum(n - 1, j + 2 * w), pw).max()
-    outside = 0.5 * (before + after) * 0.8
-    return bool(
-        across > cfg.gradual_min and across > cfg.gradual_ratio * outside and across - outside > cfg.gradual_gap
-    )
+    return _transition_margin(float(across), 0.5 * (before + after) * 0.8, cfg)
 
 
-def _between(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
+def _between_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     """A dissolve's middle frame is a mix of its ends."""
-    residual = s.mix_residual(np.array([c - w]), np.array([c]), np.array([c + w]))[0]
+    residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
-    return bool(residual < cfg.mix_max * max(ends, 1e-6))
+    return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
 
 
-def _enforce_min_length(cuts: list[tuple[int, float]], n: int, min_shot_frames: int, edge_min: int) -> list[int]:
+def _enforce_min_length(cuts: list[_Candidate], n: int, min_shot_frames: int, edge_min: int):
     """Drop the weakest boundary of any too-short shot until every shot is long enough.
 
     The first and last shot only need edge_min frames: a brief opening or closing shot is still a
-    different shot (PySceneDetect's min_scene_len behaves the same way at the edges).
+    different shot (PySceneDetect's min_scene_len behaves the same way at the edges). Returns the kept
+    and the dropped candidates.
     """
-    cuts = sorted(cuts)
+    cuts = sorted(cuts, key=lambda c: c.frame)
+    dropped = []
     while True:
-        bounds = [0] + [c for c, _ in cuts] + [n]
+        bounds = [0] + [c.frame for c in cuts] + [n]
         last = len(bounds) - 2
         short = [
             k for k in range(last + 1) if bounds[k + 1] - bounds[k] < (edge_min if k in (0, last) else min_shot_frames)
         ]
         if not short or not cuts:
-            return [c for c, _ in cuts]
+            return cuts, dropped
         k = short[0]
         # shot k lies between cut k-1 (its start) and cut k (its end); drop the weaker existing one
         options = [i for i in (k - 1, k) if 0 <= i < len(cuts)]
-        drop = min(options, key=lambda i: cuts[i][1])
-        del cuts[drop]
+        drop = min(options, key=lambda i: (cuts[i].margin, cuts[i].rank))
+        dropped.append(cuts.pop(drop))
 
 
-def detect_cuts(features: np.ndarray, fps: float, min_shot_frames: int, config: ShotConfig | None = None) -> list[int]:
-    """Cut frame indices (first frame of each new shot, 0-based) from a (N, FEATURE_SIZE) feature series."""
+def _confidence(margin: float, cfg: ShotConfig) -> float:
+    return round(float(1 / (1 + np.exp(-cfg.confidence_slope * margin))), 4)
+
+
+def _boundary(c: _Candidate, cfg: ShotConfig, cap: float = 1.0) -> Boundary:
+    return Boundary(c.frame, c.kind, c.span, min(cap, _confidence(c.margin, cfg)))
+
+
+def detect(
+    features: np.ndarray, fps: float, config: ShotConfig | None = None, min_shot_frames: int | None = None
+) -> Detection:
+    """Shot boundaries with their confidence, and suggested cuts, from a (N, FEATURE_SIZE) feature series.
+
+    min_shot_frames overrides the config's robustness minimum (a shot shorter than it loses its weaker
+    boundary, which becomes a suggestion).
+    """
     cfg = config or ShotConfig()
     n = len(features)
+    if features.ndim != 2 or features.shape[1] != FEATURE_SIZE:
+        raise ValueError(f"expected {FEATURE_SIZE} features per frame, got shape {features.shape}")
     if n < 3:
-        return []
-    if features.shape[1] != FEATURE_SIZE:
-        raise ValueError(f"expected {FEATURE_SIZE} features per frame, got {features.shape[1]}")
+        return Detection(n, (), ())
     s = _Series.of(features)
-    hard = _hard_cuts(s, cfg, fps)
-    # a gradual candidate near a hard cut is the same boundary seen at a larger scale
-    candidates = [(c, score * 10) for c, score in hard]  # hard cuts win ties: their position is exact
-    for c, score in _fades(s, cfg, fps) + sorted(_gradual(s, cfg), key=lambda x: -x[1]):
-        if all(abs(c - other) > max(cfg.gradual_scales) for other, _ in candidates):
-            candidates.append((c, score))
-    min_shot_frames = max(1, min_shot_frames)
-    edge_min = min_shot_frames if cfg.min_length_at_edges else min(min_shot_frames, cfg.flash_frames + 1)
-    return _enforce_min_length(candidates, n, min_shot_frames, edge_min)
+    everything = _hard_cuts(s, cfg, fps) + _fades(s, cfg, fps) + _gradual(s, cfg)
+    accepted = [c for c in everything if c.margin >= 0]
+    # One boundary per transition: hard cuts first (their position is exact), then fades, then the
+    # strongest gradual candidate; anything within the largest gradual scale of a kept one is the same
+    # transition seen again.
+    order = {"cut": 0, "fade": 1, "dissolve": 2}
+    reach = max(cfg.gradual_scales)
+    kept: list[_Candidate] = []
+    for c in sorted(accepted, key=lambda c: (order[c.kind], -c.rank)):
+        if c.kind == "cut":
+            if all(abs(c.frame - o.frame) > 1 for o in kept):
+                kept.append(c)
+        elif all(abs(c.frame - o.frame) > reach for o in kept):
+            kept.append(c)
+    min_frames = cfg.min_shot_frames(fps) if min_shot_frames is None else max(1, min_shot_frames)
+    edge_min = min_frames if cfg.min_length_at_edges else min(min_frames, cfg.flash_frames + 1)
+    kept, dropped = _enforce_min_length(kept, n, min_frames, edge_min)
+    boundaries = tuple(_boundary(c, cfg) for c in kept)
+    # near-misses: below the threshold but not far, away from any kept boundary (one per place)
+    suggested: list[Boundary] = []
+    taken = [b.frame for b in boundaries]
+    near_misses = [c for c in everything if c.margin < 0] + dropped
+    for c in sorted(near_misses, key=lambda c: -c.margin):
+        b = _boundary(c, cfg, cap=0.4999)
+        if b.confidence < cfg.suggest_min:
+            break
+        span_reach = 1 if c.kind == "cut" else reach
+        if all(abs(c.frame - f) > span_reach for f in taken):
+            suggested.append(b)
+            taken.append(c.frame)
+    return Detection(n, boundaries, tuple(sorted(suggested, key=lambda b: b.frame)))
+
+
+def detect_cuts(
+    features: np.ndarray, fps: float, min_shot_frames: int | None = None, config: ShotConfig | None = None
+) -> list[int]:
+    """Cut frame indices (first frame of each new shot, 0-based) from a (N, FEATURE_SIZE) feature series."""
+    return detect(features, fps, config, min_shot_frames).cuts

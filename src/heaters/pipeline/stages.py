@@ -119,14 +119,15 @@ def preprocess(runtime: Runtime, video: SourceVideo, progress: Progress) -> Reco
 
 
 def detect_scenes(runtime: Runtime, video: SourceVideo, progress: Progress) -> Recorder:
-    from heaters.domain.shots import detect_cuts
+    from heaters.adapters.db.boundaries import record_boundaries
+    from heaters.domain.shots import detect
 
     features = np.load(io.BytesIO(runtime.storage.read_bytes(video.features_key)), allow_pickle=False)
     if len(features) != video.frame_count:
         raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
-    min_frames = max(1, round(runtime.settings.min_clip_seconds * video.fps))
-    cuts = detect_cuts(features, video.fps, min_frames)
-    spans = clips_from_cuts(cuts, video.frame_count, min_frames)
+    # every detected shot is a clip, however short (the detector's own minimum is a few frames)
+    detection = detect(features, video.fps)
+    spans = clips_from_cuts(detection.cuts, video.frame_count, 1)
 
     def record(session: Session, row: SourceVideo) -> None:
         # Idempotent: clips are created once, in this transaction, MECE over the whole video.
@@ -137,6 +138,7 @@ def detect_scenes(runtime: Runtime, video: SourceVideo, progress: Progress) -> R
             Clip(video_id=row.id, start_frame=s, end_frame=e, state=ClipState.PENDING_REVIEW, attempts=0)
             for s, e in spans
         )
+        record_boundaries(session, row.id, detection.boundaries, detection.suggested)
 
     return record
 
