@@ -492,7 +492,10 @@ def boxed(rgb: np.ndarray, mode: str) -> np.ndarray:
 def shot_length(rng: random.Random, fps: float, in_run: bool) -> int:
     if in_run:
         return rng.randint(5, 20)
-    return rng.choice([rng.randint(13, 25), rng.randint(int(0.6 * fps), int(1.5 * fps)), rng.randint(30, 110)])
+    return rng.choice(
+        [rng.randint(13, 25), rng.randint(int(0.6 * fps), int(1.5 * fps)), rng.randint(30, 110)] * 2
+        + [rng.randint(24, 60)]
+    )
 
 
 def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tuple[list, dict]:
@@ -512,8 +515,8 @@ def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tupl
         run_left = max(0, run_left - 1)
         length = shot_length(rng, fps, in_run)
         transition = "hard"
-        if i and not in_run and previous_len >= 30 and length >= 30:
-            transition = rng.choice(["hard", "hard", "hard", "dissolve", "fade", "fade_white", "whip"])
+        if i and not in_run and previous_len >= 24 and length >= 24:
+            transition = rng.choice(["hard", "hard", "hard", "hard", "dissolve", "fade", "fade_white", "whip"])
         if i and rng.random() < 0.1:
             box = rng.choice(["none", "letterbox", "pillarbox"])
         framing = random_framing(lib, rng, framing)
@@ -522,7 +525,7 @@ def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tupl
         step = 2 if rng.random() < 0.15 and b - a > 3 * length else 1
         seg_frames = lib.segment(framing.shot, length, rng, step=step)
         note = None
-        if not in_run and length >= 40 and rng.random() < 0.25:
+        if not in_run and length >= 40 and rng.random() < 0.15:
             still = source[rng.randint(a, b - 1)]
             settle = (length - 8) // 2
             seg = whip_frames(framing.render(still, width, height), width, height, settle, 8, rng.random() < 0.5)
@@ -532,19 +535,19 @@ def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tupl
             seg = [framing.render(f, width, height) for f in seg_frames]
         if box != "none":
             seg = [boxed(f, box) for f in seg]
-        if note is None and length >= 40:
+        if note is None and length >= 30:
             roll = rng.random()
             if roll < 0.15:
                 at, n = rng.randint(8, length - 12), rng.choice([1, 2, 3])
                 for k in range(n):
                     seg[at + k] = brighten(seg[at + k], rng.uniform(0.6, 1.4))
                 note = ("flash", at, at + n)
-            elif roll < 0.3:
-                at, n = rng.randint(5, length // 3), rng.randint(20, length - length // 3 - 5)
+            elif roll < 0.45:
+                at, n = rng.randint(5, length // 3), rng.randint(15, length - length // 3 - 5)
                 strobe = rng.random() < 0.5
                 flicker(seg, at, n, rng, strobe)
                 note = ("strobe" if strobe else "flicker", at, at + n)
-            elif roll < 0.4:
+            elif roll < 0.55:
                 at, n = rng.randint(5, length - 17), rng.randint(6, 12)
                 lens_crossing(seg, at, n, rng)
                 note = ("lens_crossing", at, at + n)
@@ -558,7 +561,7 @@ def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tupl
             hard_kinds.append("same_scene" if framing.shot == prev_shot else ("boxed" if box != "none" else "hard"))
             frames.extend(seg)
         elif transition == "dissolve":
-            n = rng.randint(6, 20)
+            n = rng.randint(6, min(20, previous_len - 4, length - 4))
             s0 = start - n
             for k in range(n):
                 frames[s0 + k] = blend(frames[s0 + k], seg[k], (k + 1) / (n + 1))
@@ -577,7 +580,7 @@ def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tupl
             frames.extend(seg)
         else:  # fade out to black / white and in from it
             level = 0 if transition == "fade" else 255
-            n_out, n_in = rng.randint(4, 12), rng.randint(4, 12)
+            n_out, n_in = rng.randint(4, min(12, previous_len - 4)), rng.randint(4, min(12, length - 4))
             hold = rng.choice([0, 1, 3])
             flat = np.full_like(seg[0], level)
             s0 = start - n_out

@@ -323,8 +323,20 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
                 _steady_margin(s, c, w, cfg),
                 _between_margin(s, c, w, cfg),
             )
-            found.append(_Candidate(c, "dissolve", (c - w, c + w), margin, float(score[idx])))
+            found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
+
+
+def _centre_of_change(s: _Series, c: int, w: int) -> int:
+    """Where between c-w and c+w the picture has changed half of its total frame-to-frame change: the
+    middle of a transition seen at a coarse scale (motion spreads evenly, a transition does not)."""
+    i = np.arange(c - w, c + w)
+    steps = s.distance(i, i + 1)
+    steps = np.minimum(steps, 3 * np.median(steps))  # a flash inside the window must not pull the centre
+    total = steps.sum()
+    if total <= 0:
+        return c
+    return int(c - w + 1 + np.searchsorted(np.cumsum(steps), total / 2))
 
 
 def _transition_margin(across: float, outside: float, cfg: ShotConfig) -> float:
@@ -353,6 +365,24 @@ def _between_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
     return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
+
+
+def _join_dips(s: _Series, kept: list[_Candidate], reach: int) -> list[_Candidate]:
+    """A fade out and the fade in that follows it are one transition: two neighbouring boundaries (one at
+    least gradual) with the picture dipping to almost flat between them become one fade at the dip."""
+    out: list[_Candidate] = []
+    for c in kept:
+        p = out[-1] if out else None
+        if p is not None and c.frame - p.frame <= 2 * reach and "cut" not in (p.kind, c.kind):
+            lo, hi = p.span[0], c.span[1]
+            between = s.spread[p.frame : c.frame + 1]
+            outside = min(s.spread[max(0, lo - reach) : lo + 1].max(), s.spread[hi : hi + reach + 1].max())
+            if between.min() < 0.5 * outside:
+                dip = p.frame + int(np.argmin(between))
+                out[-1] = _Candidate(dip, "fade", (lo, hi), max(p.margin, c.margin), max(p.rank, c.rank))
+                continue
+        out.append(c)
+    return out
 
 
 def _enforce_min_length(cuts: list[_Candidate], n: int, min_shot_frames: int, edge_min: int):
@@ -416,6 +446,7 @@ def detect(
                 kept.append(c)
         elif all(abs(c.frame - o.frame) > reach for o in kept):
             kept.append(c)
+    kept = _join_dips(s, sorted(kept, key=lambda c: c.frame), reach)
     min_frames = cfg.min_shot_frames(fps) if min_shot_frames is None else max(1, min_shot_frames)
     edge_min = min_frames if cfg.min_length_at_edges else min(min_frames, cfg.flash_frames + 1)
     kept, dropped = _enforce_min_length(kept, n, min_frames, edge_min)
