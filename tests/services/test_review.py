@@ -106,9 +106,21 @@ def test_cut_operations_refused_next_to_a_clip_no_longer_under_review(runtime, r
         review.act(runtime, ana.id, second.id, "merge")
     with pytest.raises(Refused, match="export"):
         review.undo_last(runtime, ana.id)
-    with pytest.raises(Refused, match="[Mm]inimum|short|close"):
-        review.act(runtime, ana.id, second.id, "split", frame=51)
     assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 100), (100, 150), (150, 200)]
+
+
+def test_split_one_frame_before_a_clip_end_is_accepted(runtime, reviewers):
+    """Any clip of one frame or more is allowed: fast-cut footage has real shots of a few frames."""
+    ana, _ = reviewers
+    video = make_video(runtime)
+    second = review.video_timeline(runtime, video)[1]
+    review.act(runtime, ana.id, second.id, "split", frame=99)
+    assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 99), (99, 100), (100, 150), (150, 200)]
+    first = review.video_timeline(runtime, video)[0]
+    review.act(runtime, ana.id, first.id, "split", frame=1)  # and one frame after a clip's start
+    assert spans(runtime, video)[:2] == [(0, 1, "pending_review"), (1, 50, "pending_review")]
+    with pytest.raises(Refused, match="already a cut"):
+        review.act(runtime, ana.id, second.id, "split", frame=99)
 
 
 def test_approval_queues_export_after_the_grace_period(runtime, reviewers):

@@ -124,6 +124,20 @@ class _Series:
         )
         return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
 
+    def relit_share(self, a: int, b: int) -> float:
+        """The share of the thumbnail change from frame a to b left after the best gain and offset (a
+        change of lighting): near 0 for the same picture under other light, large for another picture."""
+        la, lb = self.luma[a], self.luma[b]
+        raw = float(np.abs(lb - la).mean())
+        if raw < 1e-6:
+            return 1.0
+        va = float(la.var())
+        gain = float(((la - la.mean()) * (lb - lb.mean())).mean() / va) if va > 1e-8 else 0.0
+        if not 0.5 <= gain <= 2.0:
+            return 1.0  # not a plausible change of light (a cut to or from black, or to another picture)
+        fitted = gain * (la - la.mean()) + lb.mean()
+        return float(np.abs(lb - fitted).mean()) / raw
+
     def mix_residual(self, a: int, m: int, b: int) -> float:
         """How far frame m is from the best mix of frames a and b and a flat level (0 = exactly such a
         mix: a dissolve, or a fade through black, white or any flat colour), thumbnail space."""
@@ -141,6 +155,7 @@ class ShotConfig:
     hard_ratio: float = 3.0  # ... and this many times the local motion level on the calmer side
     hard_ratio_busy: float = 2.0  # ... and this many times the level on the busier side
     hard_ratio_adjacent: float = 1.6  # ... and this many times the change between the frames beside it
+    relit_min: float = 0.12  # ... and this share of the change must remain after matching the lighting
     context_seconds: float = 1.0  # half-width of the window that measures the local motion level
     flash_frames: int = 4  # the longest flash (frames) that is ignored
     flash_return: float = 0.5  # a flash: the picture returns to within this share of the jump
@@ -149,6 +164,7 @@ class ShotConfig:
     gradual_ratio: float = 2.0  # ... and this many times as much as the same lag does beside it ...
     gradual_gap: float = 0.1  # ... and by this much more
     gradual_pixel_weight: float = 0.5  # thumbnail vs histogram share of the long-range distance
+    gradual_step_max: float = 0.6  # no single frame step carries more than this share of a gradual change
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
     bright_level: float = 0.85  # a frame this bright (mean luma) and flat is "white" (fades to white)
@@ -235,6 +251,8 @@ def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
             # ... and from the frames right beside it (a whip-pan ramps up and down over several frames)
             _ratio(j, cfg.hard_ratio_adjacent * float(max(jump[c - 1], jump[min(n - 1, c + 1)]))),
             _ratio(_return_distance(s, c, cfg), cfg.flash_return * j),
+            # a change of lighting (flicker, a lamp, exposure) is the same picture, brighter or darker
+            _ratio(s.relit_share(c - 1, c), cfg.relit_min),
         )
         found.append(_Candidate(int(c), "cut", (int(c) - 1, int(c)), margin, 10 * j))
     return found
@@ -322,6 +340,7 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
                 _transition_margin(float(across[idx]), float(outside[idx]), cfg),
                 _steady_margin(s, c, w, cfg),
                 _between_margin(s, c, w, cfg),
+                _spread_margin(s, c, w, float(across[idx]), cfg),
             )
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
@@ -345,6 +364,14 @@ def _transition_margin(across: float, outside: float, cfg: ShotConfig) -> float:
         _ratio(across, cfg.gradual_ratio * outside),
         _ratio(across - outside, cfg.gradual_gap),
     )
+
+
+def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
+    """A gradual transition spreads its change over several frames; a change that one frame carries is
+    a hard cut's business (and when the hard-cut tests refused it, e.g. a change of light, so be it)."""
+    i = np.arange(c - w, c + w)
+    step = float(s.distance(i, i + 1, cfg.gradual_pixel_weight).max())
+    return _ratio(cfg.gradual_step_max * across, step)
 
 
 def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
