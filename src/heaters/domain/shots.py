@@ -5,26 +5,37 @@ Two halves, both free of I/O:
   uint8 feature row (FEATURE_SIZE bytes): a 32x18 luma thumbnail, 16x9 chroma thumbnails, a luma
   histogram and a 2-D chroma histogram (both stored as 255*sqrt(share), so Hellinger distances are a
   plain Euclidean norm). The media adapter only extracts planes and calls it.
-- `detect_cuts(features, fps, min_shot_frames)` returns the first frame (0-based) of every new shot.
+- `detect(features, fps)` returns a `Detection`: every boundary (first frame of the new shot, kind
+  cut / dissolve / fade, the transition's span, a confidence) and the near-misses as suggested cuts;
+  `detect_cuts(features, fps)` only the cut frames.
 
 The detector (our own design; the seam follows PySceneDetect's: algorithms never open files):
 1. A frame distance mixing histogram change (robust to motion) and thumbnail change (sensitive to
    content), each in [0, 1].
 2. Hard cuts: the distance between consecutive frames must stand out from the local motion level
-   (rolling median/upper quantile of the same distance around it, excluding the candidate itself).
-3. Flashes: a candidate is dropped when frames at most `flash_frames` apart on either side of it look
-   alike again (the picture returns), i.e. the change was a brief excursion, not a new shot.
+   (rolling upper quantile of the same distance around it, excluding the candidate itself) and from the
+   frames right beside it (a whip-pan ramps up and down), and must not be a change of lighting (the
+   same picture under a gain and offset: flicker, a lamp, auto-exposure).
+3. Flashes: a candidate fails when frames at most `flash_frames` apart on either side of it look alike
+   again (the picture returns), i.e. the change was a brief excursion, not a new shot.
 4. Gradual transitions (dissolves, fades): at several temporal scales w, the distance between t-w and
    t+w must stand out from the distance at the same lag just before and just after (motion changes
-   the picture at a steady rate; a transition changes it once), and the middle frame must lie between
-   its ends (a dissolve is a mix of both; a fade passes through a dark, flat frame).
-5. Fades through black: a run of black frames with picture on both sides, and different pictures.
-6. Minimum shot length: a shot shorter than min_shot_frames is merged by dropping its weaker boundary
-   (the first and last shot only need to outlast a flash, like PySceneDetect's min_scene_len).
+   the picture at a steady rate; a transition changes it once), no single frame may carry most of it,
+   and the middle frame must be a mix of its ends and a flat level (a dissolve; a fade through black,
+   white or any colour). A fade out followed by a fade in through an almost flat picture is one fade.
+5. Fades through black (or long white): a run of flat frames with picture on both sides, and different
+   pictures. Brief white is a flash.
+6. Minimum shot length is a robustness parameter, not a policy: min(0.25 s, flash_frames + 1) frames.
+   Real shots of a few frames are shots (fast-cut footage is full of them).
+
+Confidence: each test compares a measure with its threshold; the candidate's margin is the smallest
+log-ratio over its tests (>= 0: all pass). confidence = 1 / (1 + exp(-slope * margin)), so 0.5 is the
+threshold; candidates that fail narrowly (confidence >= suggest_min) are suggested cuts. All from the
+one feature series: no second decode.
 
 Known weak spots: long dissolves (> ~20 frames) between shots that themselves move a lot (the motion
-over the same lag hides the transition), cuts between two shots of near-identical colour and layout,
-and fades to white (treated as flashes when short).
+over the same lag hides the transition), and cuts between two shots of near-identical colour and
+layout with a tiny change.
 """
 
 from __future__ import annotations
@@ -235,7 +246,11 @@ def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
     t = np.arange(1, n)
     jump = np.concatenate([[0.0], s.distance(t - 1, t)])
     half = max(4, int(round(cfg.context_seconds * fps)))
-    before, after = _side_levels(jump, half, gap=2)
+    # the motion level ignores isolated spikes (other cuts of a fast edit, flashes, a strobe): a running
+    # minimum over 3 frames removes a spike of one or two frames and keeps steady or ramping motion
+    level = np.minimum(np.minimum(jump, np.roll(jump, 1)), np.roll(jump, -1))
+    level[0], level[-1] = jump[0], jump[-1]
+    before, after = _side_levels(level, half, gap=2)
     # the jump must stand out from the calmer side by hard_ratio (a cut into a fast pan is still a cut)
     # and from the busier side by hard_ratio_busy (a jump inside steady fast motion is not)
     calm, busy = np.minimum(before, after), np.maximum(before, after)
