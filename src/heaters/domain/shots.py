@@ -53,6 +53,7 @@ _Y_END = THUMB_W * THUMB_H
 _UV_END = _Y_END + 2 * CHROMA_W * CHROMA_H
 _HY_END = _UV_END + LUMA_BINS
 FEATURE_SIZE = _HY_END + CHROMA_BINS**2  # 960 bytes per frame
+_BLACK, _WHITE = 16 / 255, 235 / 255  # video-range luma of black and white
 _SAMPLES = 4  # samples per thumbnail cell along each axis (a cheap box filter against aliasing)
 
 
@@ -150,11 +151,17 @@ class _Series:
         return float(np.abs(lb - fitted).mean()) / raw
 
     def mix_residual(self, a: int, m: int, b: int) -> float:
-        """How far frame m is from the best mix of frames a and b and a flat level (0 = exactly such a
-        mix: a dissolve, or a fade through black, white or any flat colour), thumbnail space."""
-        basis = np.stack([self.luma[a], self.luma[b], np.ones_like(self.luma[a])], axis=1)
-        coef, *_ = np.linalg.lstsq(basis, self.luma[m], rcond=None)
-        return float(np.abs(basis @ coef - self.luma[m]).mean())
+        """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
+        white (a fade through either): 0 = exactly such a mix, thumbnail space. (Not with any flat grey:
+        a whip-pan's blur is close to one.)"""
+        la, lm, lb = self.luma[a], self.luma[m], self.luma[b]
+        best = np.inf
+        for level in (None, _BLACK, _WHITE):
+            flat = 0.0 if level is None else level
+            basis = np.stack([la - flat, lb - flat], axis=1)
+            coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
+            best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
+        return best
 
 
 # ------------------------------------------------------------------------------------------ detector
@@ -385,8 +392,10 @@ def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -
     """A gradual transition spreads its change over several frames; a change that one frame carries is
     a hard cut's business (and when the hard-cut tests refused it, e.g. a change of light, so be it)."""
     i = np.arange(c - w, c + w)
-    step = float(s.distance(i, i + 1, cfg.gradual_pixel_weight).max())
-    return _ratio(cfg.gradual_step_max * across, step)
+    steps = s.distance(i, i + 1, cfg.gradual_pixel_weight)
+    # measured above the steady motion (the median step), against the change above the motion beside it
+    outside = float(np.median(steps))
+    return _ratio(cfg.gradual_step_max * max(across - outside, 1e-6), float(steps.max()) - outside)
 
 
 def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
