@@ -119,8 +119,10 @@ def test_split_one_frame_before_a_clip_end_is_accepted(runtime, reviewers):
     first = review.video_timeline(runtime, video)[0]
     review.act(runtime, ana.id, first.id, "split", frame=1)  # and one frame after a clip's start
     assert spans(runtime, video)[:2] == [(0, 1, "pending_review"), (1, 50, "pending_review")]
+    tail = review.video_timeline(runtime, video)[3]
+    assert (tail.start, tail.end) == (99, 100)
     with pytest.raises(Refused, match="already a cut"):
-        review.act(runtime, ana.id, second.id, "split", frame=99)
+        review.act(runtime, ana.id, tail.id, "split", frame=99)
 
 
 def test_approval_queues_export_after_the_grace_period(runtime, reviewers):
