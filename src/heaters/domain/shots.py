@@ -428,7 +428,7 @@ def _join_dips(s: _Series, kept: list[_Candidate], reach: int) -> list[_Candidat
             lo, hi = p.span[0], c.span[1]
             between = s.spread[p.frame : c.frame + 1]
             outside = min(s.spread[max(0, lo - reach) : lo + 1].max(), s.spread[hi : hi + reach + 1].max())
-            if between.min() < 0.5 * outside:
+            if between.min() < 0.5 * outside and between.max() < 0.7 * outside:  # no picture in between
                 dip = p.frame + int(np.argmin(between))
                 out[-1] = _Candidate(dip, "fade", (lo, hi), max(p.margin, c.margin), max(p.rank, c.rank))
                 continue
