@@ -85,20 +85,29 @@ GROUPS = {"existing set": ("original", "constructed"), "fast-cut edits": ("edits
 
 
 def calibration(videos: list[Path]) -> list[tuple[str, int, int, float]]:
-    """(confidence bin, boundaries, real ones, mean confidence): kept boundaries and suggestions."""
-    edges = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001]
+    """(confidence bin, boundaries, real ones, mean confidence) over kept boundaries and suggestions.
+
+    A kept boundary is real when it matches a labelled transition; a suggestion when it matches one that
+    the kept boundaries missed (a suggestion is only worth a look where the detector was wrong)."""
+    edges = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
     rows = [[0, 0, 0.0] for _ in edges[:-1]]
     for video in videos:
         found = DETAILS.get(video.name)
         if found is None:
             continue
         truth = load_truth(video)
-        everything = [*found.boundaries, *found.suggested]
-        _, _, false = match(truth, [b.frame for b in everything])
-        for b in everything:
+        _, missed, false = match(truth, found.cuts)
+        rest = {
+            "hard": [m[1] for m in missed if m[0] == "hard"],
+            "gradual": [[m[1], m[2]] for m in missed if m[0] == "gradual"],
+        }
+        _, _, false_suggested = match(rest, [b.frame for b in found.suggested])
+        judged = [(b, b.frame not in false) for b in found.boundaries]
+        judged += [(b, b.frame not in false_suggested) for b in found.suggested]
+        for b, real in judged:
             k = next(i for i in range(len(edges) - 1) if b.confidence < edges[i + 1])
             rows[k][0] += 1
-            rows[k][1] += int(b.frame not in false)
+            rows[k][1] += int(real)
             rows[k][2] += b.confidence
     return [
         (f"{lo:.2f}-{min(hi, 1):.2f}", n, real, total / n if n else float("nan"))

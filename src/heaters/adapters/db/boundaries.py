@@ -39,9 +39,7 @@ class VideoBoundaries:
         return tuple(sorted((*self.boundaries, *self.suggested), key=lambda b: (b.confidence, b.frame)))
 
 
-def record_boundaries(
-    conn, video_id: int, boundaries: Sequence[Boundary], suggested: Sequence[Boundary] = ()
-) -> None:
+def record_boundaries(conn, video_id: int, boundaries: Sequence[Boundary], suggested: Sequence[Boundary] = ()) -> None:
     """Store a video's boundaries and suggestions (idempotent: a frame already stored is kept).
 
     `conn` is a SQLAlchemy Connection or Session, inside the caller's transaction."""
