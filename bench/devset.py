@@ -567,6 +567,8 @@ def build_edit(lib: Library, rng: random.Random, fps: float, shots: int) -> tupl
                 frames[s0 + k] = blend(frames[s0 + k], seg[k], (k + 1) / (n + 1))
             gradual.append([s0, s0 + n - 1])
             gradual_kinds.append("dissolve")
+            if note:  # the incoming shot starts n frames earlier, under the dissolve
+                events[-1][1:] = [events[-1][1] - n, events[-1][2] - n]
             frames.extend(seg[n:])
         elif transition == "whip":  # whip out of one shot into the next: the switch hides in the blur
             n = 4
