@@ -111,6 +111,18 @@ def test_fast_pan_is_not_a_cut():
     assert run(frames) == []
 
 
+@pytest.mark.parametrize("every", [1, 2, 4])
+def test_fast_pan_with_repeated_frames_is_not_a_cut(every: int):
+    """Frame-rate conversion repeats frames: the motion between the others is not a cut."""
+    big = texture(37, W * 4, H)
+    frames = []
+    for i, x in enumerate(range(0, 3 * W, 10)):
+        frames.append(big[:, x : x + W])
+        if i % every == 0:
+            frames.append(big[:, x : x + W])
+    assert run(frames) == []
+
+
 def test_black_leader_and_trailer_are_shots_of_their_own():
     black = [np.zeros((H, W, 3))] * 20
     assert run(black + shot(14, 80) + black) == [20, 100]

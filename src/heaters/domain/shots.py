@@ -53,6 +53,7 @@ _Y_END = THUMB_W * THUMB_H
 _UV_END = _Y_END + 2 * CHROMA_W * CHROMA_H
 _HY_END = _UV_END + LUMA_BINS
 FEATURE_SIZE = _HY_END + CHROMA_BINS**2  # 960 bytes per frame
+_REPEATED = 0.003  # a frame this close to the previous one repeats it (frame-rate conversion, a still)
 _BLACK, _WHITE = 16 / 255, 235 / 255  # video-range luma of black and white
 _SAMPLES = 4  # samples per thumbnail cell along each axis (a cheap box filter against aliasing)
 
@@ -259,9 +260,12 @@ def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
     jump = np.concatenate([[0.0], s.distance(t - 1, t)])
     half = max(4, int(round(cfg.context_seconds * fps)))
     # the motion level ignores isolated spikes (other cuts of a fast edit, flashes, a strobe): a running
-    # minimum over 3 frames removes a spike of one or two frames and keeps steady or ramping motion
-    level = np.minimum(np.minimum(jump, np.roll(jump, 1)), np.roll(jump, -1))
-    level[0], level[-1] = jump[0], jump[-1]
+    # minimum over 3 frames removes a spike of one or two frames and keeps steady or ramping motion.
+    # Repeated frames (frame-rate conversion: 0, x, x, x, 0, ...) are no evidence of calm: skipped.
+    moving = np.where(jump < _REPEATED, np.inf, jump)
+    padded = np.pad(moving, 1, mode="edge")
+    level = np.lib.stride_tricks.sliding_window_view(padded, 3).min(axis=1)
+    level[np.isinf(level)] = 0.0
     before, after = _side_levels(level, half, gap=2)
     # the jump must stand out from the calmer side by hard_ratio (a cut into a fast pan is still a cut)
     # and from the busier side by hard_ratio_busy (a jump inside steady fast motion is not)
