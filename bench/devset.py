@@ -8,7 +8,16 @@ written beside it as `<name>.json`:
     {"frames": N, "fps": F, "hard": [first frame of new shot, ...], "gradual": [[start, end], ...],
      "kinds": {...}}
 
-The set mixes: hard cuts (between different shots, and between different shots of the same film),
+Each JSON also has "group" (original / constructed / edits), "gradual_kinds" and, for the edits,
+"hard_kinds" (hard, same_scene, boxed) and "events" ([kind, first, end) stretches that must not cut:
+flash, flicker, strobe, whip_in_shot, lens_crossing).
+
+The fast-cut edits (e00-e07, `build_edit`) are what real edited footage has: runs of 5-20 frame shots,
+cuts between two framings of the same scene, letterboxed / pillarboxed stretches, fades to black and to
+white, dissolves, whip-pan transitions and whip-pans inside a shot, lighting flicker, strobe, flashes,
+someone crossing the lens; each edit is encoded at several sizes (the same edit at 160x90 and 1080p).
+
+The constructed set mixes: hard cuts (between different shots, and between different shots of the same film),
 dissolves of 5-30 frames, fades through black, 1-3 frame flashes inside shots, fast motion (frame-skipped
 segments, fast synthetic pans / zooms / shake over a still), and several sizes and frame rates. The
 untouched originals (bikes, Megamind and the one-shot clips) are included as they are.
