@@ -1,7 +1,12 @@
 """Shot detection: ours vs PySceneDetect (Content, Adaptive) vs TransNetV2, same files, same run.
 
     python bench/devset.py            # once: builds the labelled set (~/.cache/heaters-devset)
-    python bench/detect.py [--dir D] [--only NAME] [--cached NAME] [-v]
+    python bench/detect.py [--dir D] [--only NAME] [--cached NAME] [--group G] [-v]
+
+Tables: per file group (the untouched originals and the constructed clips = the existing set; the
+fast-cut edits), per shot-length bucket, per transition kind (false cuts counted against the kind of what
+they sit in: a transition nearby, a flash, flicker, whip-pan...), then how our confidence is calibrated
+(share of boundaries that are real, by confidence, kept boundaries and suggestions alike).
 
 Every method is timed from the file on disk to its cut list (decode included), file by file, one
 method after another (interleaved, so shared-CPU noise hits all alike). Frames per second = frames of
@@ -29,16 +34,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devset import DEFAULT_OUT, Score, list_videos, load_truth, match  # noqa: E402
+from devset import BUCKETS, DEFAULT_OUT, Score, list_videos, load_truth, match, tally  # noqa: E402
 from heaters.adapters.media.analysis import decode_features  # noqa: E402
-from heaters.domain.shots import detect_cuts  # noqa: E402
+from heaters.domain.shots import Detection, detect  # noqa: E402
 
-MIN_SHOT_SECONDS = 1.0
+DETAILS: dict[str, Detection] = {}  # our detections by file name, for the calibration table
 
 
 def ours(path: Path) -> list[int]:
     features, fps, _ = decode_features(path)
-    return detect_cuts(features, fps, max(1, round(fps * MIN_SHOT_SECONDS)))
+    found = detect(features, fps)  # defaults: what `heaters detect` and the pipeline do
+    DETAILS[path.name] = found
+    return found.cuts
 
 
 def pyscenedetect(detector_name: str) -> Callable[[Path], list[int]]:
@@ -74,6 +81,42 @@ METHODS = {
     "PySceneDetect Adaptive": lambda: pyscenedetect("AdaptiveDetector"),
     "TransNetV2": transnetv2,
 }
+GROUPS = {"existing set": ("original", "constructed"), "fast-cut edits": ("edits",)}
+
+
+def calibration(videos: list[Path]) -> list[tuple[str, int, int, float]]:
+    """(confidence bin, boundaries, real ones, mean confidence) over kept boundaries and suggestions.
+
+    A kept boundary is real when it matches a labelled transition; a suggestion when it matches one that
+    the kept boundaries missed (a suggestion is only worth a look where the detector was wrong)."""
+    edges = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
+    rows = [[0, 0, 0.0] for _ in edges[:-1]]
+    for video in videos:
+        found = DETAILS.get(video.name)
+        if found is None:
+            continue
+        truth = load_truth(video)
+        _, missed, false = match(truth, found.cuts)
+        rest = {
+            "hard": [m[1] for m in missed if m[0] == "hard"],
+            "gradual": [[m[1], m[2]] for m in missed if m[0] == "gradual"],
+        }
+        _, _, false_suggested = match(rest, [b.frame for b in found.suggested])
+        judged = [(b, b.frame not in false) for b in found.boundaries]
+        judged += [(b, b.frame not in false_suggested) for b in found.suggested]
+        for b, real in judged:
+            k = next(i for i in range(len(edges) - 1) if b.confidence < edges[i + 1])
+            rows[k][0] += 1
+            rows[k][1] += int(real)
+            rows[k][2] += b.confidence
+    return [
+        (f"{lo:.2f}-{min(hi, 1):.2f}", n, real, total / n if n else float("nan"))
+        for (lo, hi), (n, real, total) in zip(zip(edges, edges[1:], strict=False), rows, strict=True)
+    ]
+
+
+def cell(score: Score) -> str:
+    return f"{score.f1:.3f} ({score.precision:.2f}/{score.recall:.2f}) [{score.tp + score.fn}]"
 
 
 def main() -> None:
@@ -81,10 +124,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--only", action="append", help="method name(s) to run (default: all)")
     parser.add_argument("--cached", action="append", default=[], help="peer whose stored results to reuse")
+    parser.add_argument("--group", choices=["original", "constructed", "edits"], action="append")
     parser.add_argument("-v", "--verbose", action="store_true", help="per-file misses and false cuts")
     args = parser.parse_args()
 
-    videos = list_videos(args.dir)
+    videos = [v for v in list_videos(args.dir) if not args.group or load_truth(v).get("group") in args.group]
     if not videos:
         sys.exit(f"no labelled videos in {args.dir}: run bench/devset.py first")
     cache_path = args.dir / "peer-results.json"
@@ -96,61 +140,99 @@ def main() -> None:
             continue
         runners[name] = METHODS[name]()
 
-    scores = {name: Score(0, 0, 0) for name in names}
-    kind_scores = {name: {"hard": [0, 0], "gradual": [0, 0]} for name in names}
-    seconds = dict.fromkeys(names, 0.0)
-    frames = 0
-    per_file: dict[str, dict[str, tuple]] = {}
+    results: dict[str, dict[str, list[int]]] = {name: {} for name in names}
+    seconds = {name: {} for name in names}
     for video in videos:
-        truth = load_truth(video)
-        frames += truth["frames"]
         for name in names:
             key = f"{name}|{video.name}"
             if name in runners:
                 start = time.perf_counter()
-                cuts = runners[name](video)
+                cuts = [int(c) for c in runners[name](video)]
                 elapsed = time.perf_counter() - start
                 if name != "ours":
                     cache[key] = {"cuts": cuts, "seconds": elapsed}
             else:
                 cuts, elapsed = cache[key]["cuts"], cache[key]["seconds"]
-            seconds[name] += elapsed
-            score, missed, false = match(truth, cuts)
-            scores[name] = scores[name] + score
-            for kind in ("hard", "gradual"):
-                labelled = len(truth[kind])
-                missed_kind = sum(1 for m in missed if m[0] == kind)
-                kind_scores[name][kind][0] += labelled - missed_kind
-                kind_scores[name][kind][1] += labelled
-            per_file.setdefault(video.name, {})[name] = (score, missed, false, truth.get("kinds"))
+            results[name][video.name] = cuts
+            seconds[name][video.name] = elapsed
     cache_path.write_text(json.dumps(cache))
+    truths = {v.name: load_truth(v) for v in videos}
 
     if args.verbose:
-        for video_name, results in per_file.items():
-            for name, (_score, missed, false, kinds) in results.items():
+        for video in videos:
+            for name in names:
+                _, missed, false = match(truths[video.name], results[name][video.name])
                 if missed or false:
-                    print(f"{video_name:26s} {name:24s} missed={missed} false={false}  {kinds}")
+                    print(f"{video.name:22s} {name:24s} missed={missed} false={false}")
         print()
 
+    def totals(files: list[str], name: str):
+        score, kinds, buckets = Score(0, 0, 0), {}, {b: Score(0, 0, 0) for b in BUCKETS}
+        hard, grad = [0, 0], [0, 0]
+        for f in files:
+            truth, cuts = truths[f], results[name][f]
+            sc, missed, _ = match(truth, cuts)
+            score = score + sc
+            for kind, counter in (("hard", hard), ("gradual", grad)):
+                counter[0] += len(truth[kind]) - sum(1 for m in missed if m[0] == kind)
+                counter[1] += len(truth[kind])
+            by_kind, by_bucket = tally(truth, cuts)
+            for k, v in by_kind.items():
+                kinds[k] = kinds.get(k, Score(0, 0, 0)) + v
+            for k, v in by_bucket.items():
+                buckets[k] = buckets[k] + v
+        return score, kinds, buckets, hard, grad
+
     base = "ours" if "ours" in names else None
-    print(f"{len(videos)} files, {frames} frames, min shot {MIN_SHOT_SECONDS:g} s (ours)\n")
-    header = f"{'method':24s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'hard':>8s} {'gradual':>8s} {'fps':>8s}"
-    header += "  ours x faster"
-    print(header)
-    print("-" * len(header))
-    for name in names:
-        s = scores[name]
-        fps = frames / seconds[name] if seconds[name] else float("nan")
-        hard, grad = kind_scores[name]["hard"], kind_scores[name]["gradual"]
-        ratio = (frames / seconds[base]) / fps if base and name != base else float("nan")
-        cached = " (cached)" if name not in runners else ""
-        print(
-            f"{name:24s} {s.f1:6.3f} {s.precision:6.3f} {s.recall:6.3f} {hard[0]:>3d}/{hard[1]:<4d}"
-            f" {grad[0]:>3d}/{grad[1]:<4d} {fps:8.0f}  {'' if name == base else f'{ratio:.2f}x'}{cached}"
-        )
-    bikes = per_file.get("bikes.mp4", {}).get("ours")
-    if bikes:
-        print(f"\nbikes.mp4 (ours): {bikes[0].tp}/5 found, {bikes[0].fp} false")
+    for title, groups in GROUPS.items():
+        files = [v.name for v in videos if truths[v.name].get("group", "original") in groups]
+        if not files:
+            continue
+        frames = sum(truths[f]["frames"] for f in files)
+        print(f"\n== {title}: {len(files)} files, {frames} frames ==\n")
+        header = f"{'method':24s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'hard':>8s} {'gradual':>8s} {'fps':>8s}"
+        print(header + "  ours x faster")
+        print("-" * (len(header) + 15))
+        stats = {name: totals(files, name) for name in names}
+        our_fps = frames / sum(seconds[base][f] for f in files) if base else float("nan")
+        for name in names:
+            s, _, _, hard, grad = stats[name]
+            fps = frames / max(1e-9, sum(seconds[name][f] for f in files))
+            ratio = our_fps / fps if base and name != base else float("nan")
+            cached = " (cached)" if name not in runners else ""
+            print(
+                f"{name:24s} {s.f1:6.3f} {s.precision:6.3f} {s.recall:6.3f} {hard[0]:>3d}/{hard[1]:<4d}"
+                f" {grad[0]:>3d}/{grad[1]:<4d} {fps:8.0f}  {'' if name == base else f'{ratio:.2f}x'}{cached}"
+            )
+        print("\nby shot length (the shorter shot beside a transition): F1 (precision/recall) [transitions]")
+        print(f"{'method':24s} " + " ".join(f"{b:>22s}" for b in BUCKETS))
+        for name in names:
+            buckets = stats[name][2]
+            cells = [cell(buckets[b]) for b in BUCKETS]
+            print(f"{name:24s} " + " ".join(f"{c:>22s}" for c in cells))
+        kinds = sorted({k for name in names for k in stats[name][1]})
+        print("\nby kind: F1 (precision/recall) [labelled]; rows without labels count false cuts only")
+        print(f"{'kind':14s} " + " ".join(f"{n[:22]:>22s}" for n in names))
+        for kind in kinds:
+            cells = []
+            for name in names:
+                k = stats[name][1].get(kind, Score(0, 0, 0))
+                labelled = k.tp + k.fn
+                cells.append(
+                    f"{k.f1:.3f} ({k.precision:.2f}/{k.recall:.2f}) [{labelled}]" if labelled else f"{k.fp} false"
+                )
+            print(f"{kind:14s} " + " ".join(f"{c:>22s}" for c in cells))
+
+    if "ours" in runners:
+        print("\n== calibration of our confidence (all files; boundaries >= 0.5 kept, below: suggestions) ==\n")
+        print(f"{'confidence':>11s} {'count':>6s} {'real':>6s} {'share real':>11s} {'mean conf':>10s}")
+        for label, n, real, mean in calibration(videos):
+            share = f"{real / n:.3f}" if n else "-"
+            print(f"{label:>11s} {n:6d} {real:6d} {share:>11s} {mean:10.3f}")
+    bikes = results.get("ours", {}).get("bikes.mp4")
+    if bikes is not None:
+        score, _, _ = match(truths["bikes.mp4"], bikes)
+        print(f"\nbikes.mp4 (ours): {score.tp}/5 found, {score.fp} false")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,9 @@ class Settings(BaseSettings):
 
     # --- processing
     proxy_crf: int = 20
-    min_clip_seconds: float = 1.0
+    min_clip_seconds: float = Field(
+        default=0.0, description="Shortest clip a reviewer's cut may leave (0: any clip of one frame or more)."
+    )
     export_profile: Literal["stream_copy", "master_reencode"] = "stream_copy"
     keyframe_strategy: str = Field(default=keyframes.DEFAULT_STRATEGY, description="percent:P1,P2,… of each clip.")
     embedding_model: str = Field(

@@ -20,7 +20,7 @@ from heaters.domain.shots import FEATURE_SIZE, detect_cuts
 
 def cuts_of(path: Path) -> list[int]:
     features, fps, _ = decode_features(path)
-    return detect_cuts(features, fps, max(1, round(fps)))
+    return detect_cuts(features, fps)
 
 
 @pytest.mark.parametrize("name", ["bikes.mp4", "Megamind.avi", "bigbuckbunny.mp4", "carphone_pristine.mp4"])
@@ -98,7 +98,12 @@ def test_unreadable_file_is_bad_input(tmp_path):
 def test_detect_command_json():
     result = CliRunner().invoke(app, ["detect", str(fetch("bikes.mp4")), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"frames": 250, "fps": 25.0, "cuts": [30, 76, 137, 187, 242]}
+    out = json.loads(result.output)
+    assert (out["frames"], out["fps"], out["cuts"]) == (250, 25.0, [30, 76, 137, 187, 242])
+    assert [b["frame"] for b in out["boundaries"]] == out["cuts"]
+    for b in out["boundaries"]:
+        assert b["kind"] == "cut" and b["span"] == [b["frame"] - 1, b["frame"]] and 0.5 <= b["confidence"] <= 1
+    assert all(0 < s["confidence"] < 0.5 and s["frame"] not in out["cuts"] for s in out["suggested"])
     human = CliRunner().invoke(app, ["detect", str(fetch("Megamind.avi"))])
     assert human.exit_code == 0 and "98, 154, 200" in human.output
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heaters.domain.shots import FEATURE_SIZE, ShotConfig, detect_cuts, frame_features
+from heaters.domain.shots import FEATURE_SIZE, ShotConfig, detect, detect_cuts, frame_features
 
 W, H = 160, 90
 FPS = 25.0
@@ -41,8 +41,12 @@ def shot(seed: int, length: int, drift: float = 0.5) -> list[np.ndarray]:
     return [big[:, int(i * drift) : int(i * drift) + W] for i in range(length)]
 
 
-def run(frames: list[np.ndarray], min_shot_frames: int = 25) -> list[int]:
+def run(frames: list[np.ndarray], min_shot_frames: int | None = None) -> list[int]:
     return detect_cuts(np.stack([features_of(f) for f in frames]), FPS, min_shot_frames)
+
+
+def detection(frames: list[np.ndarray]):
+    return detect(np.stack([features_of(f) for f in frames]), FPS)
 
 
 def test_feature_row_is_compact_uint8():
@@ -107,16 +111,92 @@ def test_fast_pan_is_not_a_cut():
     assert run(frames) == []
 
 
+@pytest.mark.parametrize("every", [1, 2, 4])
+def test_fast_pan_with_repeated_frames_is_not_a_cut(every: int):
+    """Frame-rate conversion repeats frames: the motion between the others is not a cut."""
+    big = texture(37, W * 4, H)
+    frames = []
+    for i, x in enumerate(range(0, 3 * W, 10)):
+        frames.append(big[:, x : x + W])
+        if i % every == 0:
+            frames.append(big[:, x : x + W])
+    assert run(frames) == []
+
+
 def test_black_leader_and_trailer_are_shots_of_their_own():
     black = [np.zeros((H, W, 3))] * 20
     assert run(black + shot(14, 80) + black) == [20, 100]
 
 
-def test_minimum_shot_length_merges_short_shots():
+def test_short_shots_are_shots():
+    frames = shot(15, 60) + shot(16, 7) + shot(17, 60)
+    assert run(frames) == [60, 67]  # a 7-frame shot between two long ones is its own shot
+    run_of_short = shot(20, 40) + shot(21, 6) + shot(22, 9) + shot(23, 5) + shot(24, 12) + shot(25, 40)
+    assert run(run_of_short) == [40, 46, 55, 60, 72]
+
+
+def test_minimum_shot_length_is_a_robustness_parameter():
+    assert ShotConfig().min_shot_frames(25.0) == 5 and ShotConfig().min_shot_frames(60.0) <= 15
     frames = shot(15, 60) + shot(16, 10) + shot(17, 60)
     cuts = run(frames, min_shot_frames=25)
     assert len(cuts) == 1 and cuts[0] in (60, 70)
     assert run(frames, min_shot_frames=5) == [60, 70]
+
+
+def test_every_boundary_has_a_kind_span_and_confidence():
+    a, b = shot(26, 80, drift=0.2), shot(27, 80, drift=0.2)
+    for k in range(12):  # a dissolve at the end of a into the start of b
+        alpha = (k + 1) / 13
+        a[68 + k] = a[68 + k] * (1 - alpha) + b[k] * alpha
+    frames = a + b[12:] + shot(28, 60)
+    found = detection(frames)
+    assert found.cuts == [b.frame for b in found.boundaries]
+    dissolve, cut = found.boundaries
+    assert dissolve.kind == "dissolve" and 66 <= dissolve.frame <= 82 and dissolve.span[0] <= 72 <= dissolve.span[1]
+    assert (cut.kind, cut.frame, cut.span) == ("cut", 148, (147, 148))
+    assert all(0.5 <= b.confidence <= 1 for b in found.boundaries)
+    assert all(b.confidence < 0.5 for b in found.suggested)
+    assert cut.to_json() == {"frame": 148, "kind": "cut", "span": [147, 148], "confidence": cut.confidence}
+
+
+def test_a_change_of_lighting_is_not_a_cut():
+    base = shot(29, 120, drift=0.2)
+    assert run(base[:60] + [f * 1.25 + 10 for f in base[60:]]) == []  # a lamp goes on
+
+
+def test_a_faint_cut_is_a_suggestion_not_a_boundary():
+    base, other = shot(35, 120, drift=0.2), shot(36, 120, drift=0.2)
+    # the second half changes a little: a change, but below what a cut needs
+    frames = base[:60] + [0.8 * f + 0.2 * g for f, g in zip(base[60:], other[60:], strict=True)]
+    found = detection(frames)
+    assert found.cuts == []
+    assert [s.frame for s in found.suggested] == [60] and 0.2 <= found.suggested[0].confidence < 0.5
+
+
+def test_fade_to_white_reported_once_and_a_white_flash_is_not_a_cut():
+    a, b = shot(30, 70), shot(31, 70)
+    white = np.full_like(a[0], 255.0)
+    for k in range(8):
+        a[62 + k] = a[62 + k] * (1 - (k + 1) / 9) + white * (k + 1) / 9
+        b[k] = white * (1 - (k + 1) / 9) + b[k] * (k + 1) / 9
+    found = detection(a + [white] * 2 + b)
+    assert len(found.cuts) == 1 and 60 <= found.cuts[0] <= 82
+    assert found.boundaries[0].kind in ("fade", "dissolve")
+    flash = shot(32, 100)
+    flash[50] = flash[51] = white
+    assert run(flash) == []
+
+
+def test_lighting_flicker_is_not_a_cut():
+    rng = np.random.default_rng(3)
+    frames = [f * rng.uniform(0.8, 1.2) for f in shot(33, 120)]
+    assert run(frames) == []
+
+
+def test_whip_pan_is_not_a_cut():
+    big = texture(34, W * 3, H)
+    xs = [0] * 40 + [int(2 * W * (0.5 - 0.5 * np.cos(np.pi * (i + 1) / 9))) for i in range(8)] + [2 * W] * 40
+    assert run([big[:, x : x + W] for x in xs]) == []
 
 
 def test_minimum_length_applies_to_edge_shots_when_asked():

@@ -60,6 +60,10 @@ def apply(timeline, plan: CutPlan, first_new_id: int = 100):
 # --- clips_from_cuts ---------------------------------------------------------------------------------
 
 
+def test_by_default_every_detected_shot_is_a_clip_however_short():
+    assert clips_from_cuts([60, 67, 68], 120) == [(0, 60), (60, 67), (67, 68), (68, 120)]
+
+
 def test_no_cuts_is_one_clip():
     assert clips_from_cuts([], 100, 10) == [(0, 100)]
 

@@ -141,7 +141,11 @@ def test_otio_round_trip_gives_exactly_the_clips_frame_ranges(library, name, rat
             # Placed at its own source position, so the tracks line up with the source and each other.
             assert otio_clip.range_in_parent().start_time.value == clip.start
             assert otio_clip.metadata["heaters"]["reviewer"] == "ana"
-            assert "detector_confidence" in otio_clip.metadata["heaters"]
+            confidence = otio_clip.metadata["heaters"]["detector_confidence"]
+            if clip.start == 0:  # no cut starts the video's first clip
+                assert confidence is None
+            else:  # every other clip starts at a cut the detector found (nobody split by hand here)
+                assert 0 < confidence <= 1
             reference = otio_clip.media_reference
             assert reference.metadata["heaters"]["kind"] == "master"  # master present: the reference
             assert Path(reference.target_url.removeprefix("file://")).is_file()
@@ -243,6 +247,11 @@ def check_samples(runtime: Runtime, samples: list[dict]) -> None:
         record = json.loads(sample["json"])
         clip_id = record["clip_id"]
         assert hashlib.sha256(sample["mp4"]).hexdigest() == record["sha256"] == manifest[clip_id]["sha256"]
+        assert (
+            record["detector_confidence"] is None
+            if record["start_frame"] == 0
+            else 0 < record["detector_confidence"] <= 1
+        )
         for field in ("start_frame", "end_frame", "fps", "group", "reviewer", "storage_key", "source_title"):
             assert record[field] == manifest[clip_id][field]
         if record["video_id"] not in proxies:

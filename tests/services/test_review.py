@@ -119,9 +119,23 @@ def test_cut_operations_refused_next_to_a_clip_no_longer_under_review(runtime, r
         act(runtime, ana.id, second.id, "merge")
     with pytest.raises(Refused, match="export"):
         undo(runtime, ana.id)
-    with pytest.raises(Refused, match="[Mm]inimum|short|close"):
-        act(runtime, ana.id, second.id, "split", frame=51)
     assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 100), (100, 150), (150, 200)]
+
+
+def test_split_one_frame_before_a_clip_end_is_accepted(runtime, reviewers):
+    """Any clip of one frame or more is allowed: fast-cut footage has real shots of a few frames."""
+    ana, _ = reviewers
+    video = make_video(runtime)
+    second = review.video_timeline(runtime, video)[1]
+    act(runtime, ana.id, second.id, "split", frame=99)
+    assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 99), (99, 100), (100, 150), (150, 200)]
+    first = review.video_timeline(runtime, video)[0]
+    act(runtime, ana.id, first.id, "split", frame=1)  # and one frame after a clip's start
+    assert spans(runtime, video)[:2] == [(0, 1, "pending_review"), (1, 50, "pending_review")]
+    tail = review.video_timeline(runtime, video)[3]
+    assert (tail.start, tail.end) == (99, 100)
+    with pytest.raises(Refused, match="already a cut"):
+        act(runtime, ana.id, tail.id, "split", frame=99)
 
 
 def test_approval_queues_export_after_the_grace_period(runtime, reviewers):

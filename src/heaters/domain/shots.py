@@ -5,26 +5,37 @@ Two halves, both free of I/O:
   uint8 feature row (FEATURE_SIZE bytes): a 32x18 luma thumbnail, 16x9 chroma thumbnails, a luma
   histogram and a 2-D chroma histogram (both stored as 255*sqrt(share), so Hellinger distances are a
   plain Euclidean norm). The media adapter only extracts planes and calls it.
-- `detect_cuts(features, fps, min_shot_frames)` returns the first frame (0-based) of every new shot.
+- `detect(features, fps)` returns a `Detection`: every boundary (first frame of the new shot, kind
+  cut / dissolve / fade, the transition's span, a confidence) and the near-misses as suggested cuts;
+  `detect_cuts(features, fps)` only the cut frames.
 
 The detector (our own design; the seam follows PySceneDetect's: algorithms never open files):
 1. A frame distance mixing histogram change (robust to motion) and thumbnail change (sensitive to
    content), each in [0, 1].
 2. Hard cuts: the distance between consecutive frames must stand out from the local motion level
-   (rolling median/upper quantile of the same distance around it, excluding the candidate itself).
-3. Flashes: a candidate is dropped when frames at most `flash_frames` apart on either side of it look
-   alike again (the picture returns), i.e. the change was a brief excursion, not a new shot.
+   (rolling upper quantile of the same distance around it, excluding the candidate itself) and from the
+   frames right beside it (a whip-pan ramps up and down), and must not be a change of lighting (the
+   same picture under a gain and offset: flicker, a lamp, auto-exposure).
+3. Flashes: a candidate fails when frames at most `flash_frames` apart on either side of it look alike
+   again (the picture returns), i.e. the change was a brief excursion, not a new shot.
 4. Gradual transitions (dissolves, fades): at several temporal scales w, the distance between t-w and
    t+w must stand out from the distance at the same lag just before and just after (motion changes
-   the picture at a steady rate; a transition changes it once), and the middle frame must lie between
-   its ends (a dissolve is a mix of both; a fade passes through a dark, flat frame).
-5. Fades through black: a run of black frames with picture on both sides, and different pictures.
-6. Minimum shot length: a shot shorter than min_shot_frames is merged by dropping its weaker boundary
-   (the first and last shot only need to outlast a flash, like PySceneDetect's min_scene_len).
+   the picture at a steady rate; a transition changes it once), no single frame may carry most of it,
+   and the middle frame must be a mix of its ends and a flat level (a dissolve; a fade through black,
+   white or any colour). A fade out followed by a fade in through an almost flat picture is one fade.
+5. Fades through black (or long white): a run of flat frames with picture on both sides, and different
+   pictures. Brief white is a flash.
+6. Minimum shot length is a robustness parameter, not a policy: min(0.25 s, flash_frames + 1) frames.
+   Real shots of a few frames are shots (fast-cut footage is full of them).
+
+Confidence: each test compares a measure with its threshold; the candidate's margin is the smallest
+log-ratio over its tests (>= 0: all pass). confidence = 1 / (1 + exp(-slope * margin)), so 0.5 is the
+threshold; candidates that fail narrowly (confidence >= suggest_min) are suggested cuts. All from the
+one feature series: no second decode.
 
 Known weak spots: long dissolves (> ~20 frames) between shots that themselves move a lot (the motion
-over the same lag hides the transition), cuts between two shots of near-identical colour and layout,
-and fades to white (treated as flashes when short).
+over the same lag hides the transition), and cuts between two shots of near-identical colour and
+layout with a tiny change.
 """
 
 from __future__ import annotations
@@ -42,6 +53,8 @@ _Y_END = THUMB_W * THUMB_H
 _UV_END = _Y_END + 2 * CHROMA_W * CHROMA_H
 _HY_END = _UV_END + LUMA_BINS
 FEATURE_SIZE = _HY_END + CHROMA_BINS**2  # 960 bytes per frame
+_REPEATED = 0.003  # a frame this close to the previous one repeats it (frame-rate conversion, a still)
+_BLACK, _WHITE = 16 / 255, 235 / 255  # video-range luma of black and white
 _SAMPLES = 4  # samples per thumbnail cell along each axis (a cheap box filter against aliasing)
 
 
@@ -124,12 +137,32 @@ class _Series:
         )
         return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
 
-    def mix_residual(self, a: np.ndarray, m: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """How far frame m is from the best mix of frames a and b (0 = exactly a mix), thumbnail space."""
+    def relit_share(self, a: int, b: int) -> float:
+        """The share of the thumbnail change from frame a to b left after the best gain and offset (a
+        change of lighting): near 0 for the same picture under other light, large for another picture."""
+        la, lb = self.luma[a], self.luma[b]
+        raw = float(np.abs(lb - la).mean())
+        if raw < 1e-6:
+            return 1.0
+        va = float(la.var())
+        gain = float(((la - la.mean()) * (lb - lb.mean())).mean() / va) if va > 1e-8 else 0.0
+        if not 0.5 <= gain <= 2.0:
+            return 1.0  # not a plausible change of light (a cut to or from black, or to another picture)
+        fitted = gain * (la - la.mean()) + lb.mean()
+        return float(np.abs(lb - fitted).mean()) / raw
+
+    def mix_residual(self, a: int, m: int, b: int) -> float:
+        """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
+        white (a fade through either): 0 = exactly such a mix, thumbnail space. (Not with any flat grey:
+        a whip-pan's blur is close to one.)"""
         la, lm, lb = self.luma[a], self.luma[m], self.luma[b]
-        d = lb - la
-        alpha = np.clip((d * (lm - la)).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-6), 0, 1)
-        return np.abs(la + alpha[:, None] * d - lm).mean(axis=1)
+        best = np.inf
+        for level in (None, _BLACK, _WHITE):
+            flat = 0.0 if level is None else level
+            basis = np.stack([la - flat, lb - flat], axis=1)
+            coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
+            best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
+        return best
 
 
 # ------------------------------------------------------------------------------------------ detector
@@ -140,6 +173,8 @@ class ShotConfig:
     hard_min: float = 0.12  # a hard cut changes the picture at least this much (distance units)
     hard_ratio: float = 3.0  # ... and this many times the local motion level on the calmer side
     hard_ratio_busy: float = 2.0  # ... and this many times the level on the busier side
+    hard_ratio_adjacent: float = 1.6  # ... and this many times the change between the frames beside it
+    relit_min: float = 0.12  # ... and this share of the change must remain after matching the lighting
     context_seconds: float = 1.0  # half-width of the window that measures the local motion level
     flash_frames: int = 4  # the longest flash (frames) that is ignored
     flash_return: float = 0.5  # a flash: the picture returns to within this share of the jump
@@ -148,10 +183,65 @@ class ShotConfig:
     gradual_ratio: float = 2.0  # ... and this many times as much as the same lag does beside it ...
     gradual_gap: float = 0.1  # ... and by this much more
     gradual_pixel_weight: float = 0.5  # thumbnail vs histogram share of the long-range distance
+    gradual_step_max: float = 0.6  # no single frame step carries more than this share of a gradual change
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
+    bright_level: float = 0.85  # a frame this bright (mean luma) and flat is "white" (fades to white)
     flat_level: float = 0.04  # luma spread (std) of a frame without picture
+    min_shot_seconds: float = 0.25  # robustness, not policy: the shortest shot is min(this, flash_frames + 1)
     min_length_at_edges: bool = False  # True: the first / last shot also need min_shot_frames
+    # confidence = 1 / (1 + exp(-slope * margin)): margin 0 (the threshold) is 0.5. Slopes and the cap
+    # were fitted on the development set (bench/detect.py prints the calibration): a hard cut's margin
+    # of 0.25 was real 100 % of the time, and gradual transitions never earned more than ~0.92.
+    confidence_slope: float = 8.0  # hard cuts
+    gradual_confidence_slope: float = 6.0  # dissolves and fades
+    gradual_margin_cap: float = 0.4  # gradual confidence tops out at 1 / (1 + exp(-6 * 0.4)) = 0.917
+    suggest_min: float = 0.2  # candidates below the threshold but at least this confident are suggestions
+
+    def min_shot_frames(self, fps: float) -> int:
+        return max(1, min(self.flash_frames + 1, round(self.min_shot_seconds * fps)))
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """One shot boundary: `frame` is the first frame of the new shot; `span` the transition's frames
+    [first, last] (a hard cut spans the last old frame and the first new one); `confidence` in (0, 1),
+    above 0.5 for a boundary the detector keeps."""
+
+    frame: int
+    kind: str  # "cut" | "dissolve" | "fade"
+    span: tuple[int, int]
+    confidence: float
+
+    def to_json(self) -> dict:
+        return {"frame": self.frame, "kind": self.kind, "span": list(self.span), "confidence": self.confidence}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The detector's answer for one video: the boundaries it keeps, and near-misses as suggestions."""
+
+    frames: int
+    boundaries: tuple[Boundary, ...]
+    suggested: tuple[Boundary, ...]
+
+    @property
+    def cuts(self) -> list[int]:
+        return [b.frame for b in self.boundaries]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    frame: int
+    kind: str
+    span: tuple[int, int]
+    margin: float  # >= 0: passes every test; the smallest log-ratio of a measure to its threshold
+    rank: float  # which of two overlapping candidates describes the boundary better (higher wins)
+
+
+def _ratio(value: float, threshold: float) -> float:
+    """log(value / threshold): > 0 when the test passes, and by how much."""
+    return float(np.log(max(value, 1e-6) / max(threshold, 1e-6)))
 
 
 def _side_levels(values: np.ndarray, half: int, gap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -164,99 +254,162 @@ def _side_levels(values: np.ndarray, half: int, gap: int) -> tuple[np.ndarray, n
     return before, after
 
 
-def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[tuple[int, float]]:
+def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
     n = len(s.luma)
     t = np.arange(1, n)
     jump = np.concatenate([[0.0], s.distance(t - 1, t)])
     half = max(4, int(round(cfg.context_seconds * fps)))
-    before, after = _side_levels(jump, half, gap=2)
+    # the motion level ignores isolated spikes (other cuts of a fast edit, flashes, a strobe): a running
+    # minimum over 3 frames removes a spike of one or two frames and keeps steady or ramping motion.
+    # Repeated frames (frame-rate conversion: 0, x, x, x, 0, ...) are no evidence of calm: skipped.
+    moving = np.where(jump < _REPEATED, np.inf, jump)
+    padded = np.pad(moving, 1, mode="edge")
+    level = np.lib.stride_tricks.sliding_window_view(padded, 3).min(axis=1)
+    level[np.isinf(level)] = 0.0
+    before, after = _side_levels(level, half, gap=2)
     # the jump must stand out from the calmer side by hard_ratio (a cut into a fast pan is still a cut)
     # and from the busier side by hard_ratio_busy (a jump inside steady fast motion is not)
     calm, busy = np.minimum(before, after), np.maximum(before, after)
-    ok = (jump > cfg.hard_min) & (jump > cfg.hard_ratio * calm) & (jump > cfg.hard_ratio_busy * busy)
-    cuts = []
-    for c in np.flatnonzero(ok):
+    found = []
+    for c in np.flatnonzero(jump > 0.5 * cfg.hard_min):
         if c == 0 or jump[c] < jump[max(0, c - 1) : c + 2].max():
             continue
-        if _is_excursion(s, c, jump[c], cfg):
-            continue
-        cuts.append((int(c), float(jump[c])))
-    return cuts
+        j = float(jump[c])
+        margin = min(
+            _ratio(j, cfg.hard_min),
+            _ratio(j, cfg.hard_ratio * calm[c]),
+            _ratio(j, cfg.hard_ratio_busy * busy[c]),
+            # ... and from the frames right beside it (a whip-pan ramps up and down over several frames)
+            _ratio(j, cfg.hard_ratio_adjacent * float(max(jump[c - 1], jump[min(n - 1, c + 1)]))),
+            _ratio(_return_distance(s, c, cfg), cfg.flash_return * j),
+            # a change of lighting (flicker, a lamp, exposure) is the same picture, brighter or darker
+            _ratio(s.relit_share(c - 1, c), cfg.relit_min),
+        )
+        found.append(_Candidate(int(c), "cut", (int(c) - 1, int(c)), margin, 10 * j))
+    return found
 
 
-def _is_excursion(s: _Series, c: int, jump: float, cfg: ShotConfig) -> bool:
-    """True when frames around the change at c look alike again within flash_frames: a flash."""
+def _return_distance(s: _Series, c: int, cfg: ShotConfig) -> float:
+    """How close frames around the change at c come again within flash_frames (small: a flash)."""
     n = len(s.luma)
     k = cfg.flash_frames
     before = [i for i in range(c - 1 - k, c) if i >= 0]
     after = [j for j in range(c, c + k + 1) if j < n]
     pairs = [(i, j) for i in before for j in after if 1 < j - i <= k + 1]
     if not pairs:
-        return False
+        return np.inf
     i, j = map(np.array, zip(*pairs, strict=True))
-    return bool(s.distance(i, j).min() < cfg.flash_return * jump)
+    return float(s.distance(i, j).min())
 
 
-def _dark(s: _Series, cfg: ShotConfig) -> np.ndarray:
-    """Frames with (almost) no picture: black. (Flat white is left out: that is what a flash looks like.)"""
-    return (s.mean < cfg.dark_level) & (s.spread < cfg.flat_level)
+def _flat(s: _Series, cfg: ShotConfig) -> np.ndarray:
+    """Frames with (almost) no picture: black, or white."""
+    return (s.spread < cfg.flat_level) & ((s.mean < cfg.dark_level) | (s.mean > cfg.bright_level))
 
 
-def _fades(s: _Series, cfg: ShotConfig, fps: float) -> list[tuple[int, float]]:
-    """Runs of frames without picture between frames with picture: a fade (or cut) through black.
+def _fades(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
+    """Runs of frames without picture between frames with picture: a fade (or cut) through black/white.
 
     The picture must be clearly there within `context_seconds` on both sides (so a dark scene that
-    hovers around the threshold does not flicker into cuts). Reported at the run's middle frame.
+    hovers around the threshold does not flicker into cuts), and differ on both sides (a flash to white,
+    or a dip to black within one shot, comes back to the same picture). Reported at the run's middle.
     """
-    dark = _dark(s, cfg)
-    n = len(dark)
+    flat = _flat(s, cfg)
+    n = len(flat)
     reach = max(2, int(round(cfg.context_seconds * fps)))
-    lively = (s.spread > 2 * cfg.flat_level) & (s.mean > cfg.dark_level)
+    lively = s.spread > 2 * cfg.flat_level
     found = []
-    edges = np.flatnonzero(np.diff(dark.astype(np.int8)))
-    starts = [e + 1 for e in edges if dark[e + 1]] if n else []
+    edges = np.flatnonzero(np.diff(flat.astype(np.int8)))
+    starts = [e + 1 for e in edges if flat[e + 1]] if n else []
     for a in starts:
         b = a
-        while b + 1 < n and dark[b + 1]:
+        while b + 1 < n and flat[b + 1]:
             b += 1
         if a == 0 or b == n - 1:
             continue  # the video opens or ends in black: no boundary
+        if s.mean[a] > cfg.bright_level and b - a < cfg.flash_frames:
+            continue  # brief white is what a flash looks like; a fade to white is left to _gradual
         if not (lively[max(0, a - reach) : a].any() and lively[b + 1 : b + 1 + reach].any()):
             continue
-        # a flash to white (or a dip to black within one shot) comes back to the same picture
         sides = [(max(0, a - 1 - k), min(n - 1, b + 1 + k)) for k in (reach // 2, reach)]
         i, j = map(np.array, zip(*sides, strict=True))
-        if s.distance(i, j).min() > cfg.hard_min:
-            found.append(((a + b) // 2 + (1 if b > a else 0), 1.0))
+        margin = _ratio(float(s.distance(i, j).min()), cfg.hard_min)
+        lo, hi = _fade_extent(s, a, b, reach)
+        found.append(_Candidate((a + b) // 2 + (1 if b > a else 0), "fade", (lo, hi), margin, 5.0))
     return found
 
 
-def _gradual(s: _Series, cfg: ShotConfig) -> list[tuple[int, float]]:
+def _fade_extent(s: _Series, a: int, b: int, reach: int) -> tuple[int, int]:
+    """The frames of a fade around the flat run [a, b]: as far as the picture keeps changing level."""
+    n = len(s.mean)
+    lo, hi = a, b
+    while lo > max(0, a - reach) and abs(s.mean[lo - 1] - s.mean[lo]) + abs(s.spread[lo - 1] - s.spread[lo]) > 0.004:
+        lo -= 1
+    while (
+        hi < min(n - 1, b + reach) and abs(s.mean[hi + 1] - s.mean[hi]) + abs(s.spread[hi + 1] - s.spread[hi]) > 0.004
+    ):
+        hi += 1
+    return lo, hi
+
+
+def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
     n = len(s.luma)
-    found: list[tuple[int, float]] = []
+    found: list[_Candidate] = []
+    pw = cfg.gradual_pixel_weight
     for w in cfg.gradual_scales:
         if n < 6 * w + 1:
             continue
         t = np.arange(3 * w, n - 3 * w)
-        across = s.distance(t - w, t + w, cfg.gradual_pixel_weight)
-        outside = 0.5 * (
-            s.distance(t - 3 * w, t - w, cfg.gradual_pixel_weight)
-            + s.distance(t + w, t + 3 * w, cfg.gradual_pixel_weight)
-        )
+        across = s.distance(t - w, t + w, pw)
+        outside = 0.5 * (s.distance(t - 3 * w, t - w, pw) + s.distance(t + w, t + 3 * w, pw))
         score = across - outside
-        ok = (across > cfg.gradual_min) & (across > cfg.gradual_ratio * outside) & (score > cfg.gradual_gap)
-        for idx in np.flatnonzero(ok):
+        near = (across > 0.7 * cfg.gradual_min) & (score > 0.5 * cfg.gradual_gap)
+        for idx in np.flatnonzero(near):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
             if score[idx] < score[lo:hi].max():
                 continue  # not the peak of this transition at this scale
             c = int(t[idx])
-            if not _steady_across(s, c, w, cfg) or not _between(s, c, w, cfg):
-                continue
-            found.append((c, float(score[idx])))
+            margin = min(
+                _transition_margin(float(across[idx]), float(outside[idx]), cfg),
+                _steady_margin(s, c, w, cfg),
+                _between_margin(s, c, w, cfg),
+                _spread_margin(s, c, w, float(across[idx]), cfg),
+            )
+            found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
 
 
-def _steady_across(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
+def _centre_of_change(s: _Series, c: int, w: int) -> int:
+    """Where between c-w and c+w the picture has changed half of its total frame-to-frame change: the
+    middle of a transition seen at a coarse scale (motion spreads evenly, a transition does not)."""
+    i = np.arange(c - w, c + w)
+    steps = s.distance(i, i + 1)
+    steps = np.minimum(steps, 3 * np.median(steps))  # a flash inside the window must not pull the centre
+    total = steps.sum()
+    if total <= 0:
+        return c
+    return int(c - w + 1 + np.searchsorted(np.cumsum(steps), total / 2))
+
+
+def _transition_margin(across: float, outside: float, cfg: ShotConfig) -> float:
+    return min(
+        _ratio(across, cfg.gradual_min),
+        _ratio(across, cfg.gradual_ratio * outside),
+        _ratio(across - outside, cfg.gradual_gap),
+    )
+
+
+def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
+    """A gradual transition spreads its change over several frames; a change that one frame carries is
+    a hard cut's business (and when the hard-cut tests refused it, e.g. a change of light, so be it)."""
+    i = np.arange(c - w, c + w)
+    steps = s.distance(i, i + 1, cfg.gradual_pixel_weight)
+    # measured above the steady motion (the median step), against the change above the motion beside it
+    outside = float(np.median(steps))
+    return _ratio(cfg.gradual_step_max * max(across - outside, 1e-6), float(steps.max()) - outside)
+
+
+def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     """The change holds for every nearby choice of end frames (not a shake or flash at one end)."""
     n = len(s.luma)
     jitter = range(0, max(2, w // 2) + 1)
@@ -266,56 +419,123 @@ def _steady_across(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
     across = s.distance(i, j, pw).min()
     before = s.distance(np.maximum(0, i - 2 * w), i, pw).max()
     after = s.distance(j, np.minimum(n - 1, j + 2 * w), pw).max()
-    outside = 0.5 * (before + after) * 0.8
-    return bool(
-        across > cfg.gradual_min and across > cfg.gradual_ratio * outside and across - outside > cfg.gradual_gap
-    )
+    return _transition_margin(float(across), 0.5 * (before + after) * 0.8, cfg)
 
 
-def _between(s: _Series, c: int, w: int, cfg: ShotConfig) -> bool:
+def _between_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     """A dissolve's middle frame is a mix of its ends."""
-    residual = s.mix_residual(np.array([c - w]), np.array([c]), np.array([c + w]))[0]
+    residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
-    return bool(residual < cfg.mix_max * max(ends, 1e-6))
+    return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
 
 
-def _enforce_min_length(cuts: list[tuple[int, float]], n: int, min_shot_frames: int, edge_min: int) -> list[int]:
+def _join_dips(s: _Series, kept: list[_Candidate], reach: int) -> list[_Candidate]:
+    """A fade out and the fade in that follows it are one transition: two neighbouring boundaries (one at
+    least gradual) with the picture dipping to almost flat between them become one fade at the dip."""
+    out: list[_Candidate] = []
+    for c in kept:
+        p = out[-1] if out else None
+        if p is not None and c.frame - p.frame <= 2 * reach and "cut" not in (p.kind, c.kind):
+            lo, hi = p.span[0], c.span[1]
+            between = s.spread[p.frame : c.frame + 1]
+            outside = min(s.spread[max(0, lo - reach) : lo + 1].max(), s.spread[hi : hi + reach + 1].max())
+            if between.min() < 0.5 * outside and between.max() < 0.7 * outside:  # no picture in between
+                dip = p.frame + int(np.argmin(between))
+                out[-1] = _Candidate(dip, "fade", (lo, hi), max(p.margin, c.margin), max(p.rank, c.rank))
+                continue
+        out.append(c)
+    return out
+
+
+def _enforce_min_length(cuts: list[_Candidate], n: int, min_shot_frames: int, edge_min: int):
     """Drop the weakest boundary of any too-short shot until every shot is long enough.
 
     The first and last shot only need edge_min frames: a brief opening or closing shot is still a
-    different shot (PySceneDetect's min_scene_len behaves the same way at the edges).
+    different shot (PySceneDetect's min_scene_len behaves the same way at the edges). Returns the kept
+    and the dropped candidates.
     """
-    cuts = sorted(cuts)
+    cuts = sorted(cuts, key=lambda c: c.frame)
+    dropped = []
     while True:
-        bounds = [0] + [c for c, _ in cuts] + [n]
+        bounds = [0] + [c.frame for c in cuts] + [n]
         last = len(bounds) - 2
         short = [
             k for k in range(last + 1) if bounds[k + 1] - bounds[k] < (edge_min if k in (0, last) else min_shot_frames)
         ]
         if not short or not cuts:
-            return [c for c, _ in cuts]
+            return cuts, dropped
         k = short[0]
         # shot k lies between cut k-1 (its start) and cut k (its end); drop the weaker existing one
         options = [i for i in (k - 1, k) if 0 <= i < len(cuts)]
-        drop = min(options, key=lambda i: cuts[i][1])
-        del cuts[drop]
+        drop = min(options, key=lambda i: (cuts[i].margin, cuts[i].rank))
+        dropped.append(cuts.pop(drop))
 
 
-def detect_cuts(features: np.ndarray, fps: float, min_shot_frames: int, config: ShotConfig | None = None) -> list[int]:
-    """Cut frame indices (first frame of each new shot, 0-based) from a (N, FEATURE_SIZE) feature series."""
+def _confidence(c: _Candidate, cfg: ShotConfig) -> float:
+    if c.kind == "cut":
+        z = cfg.confidence_slope * c.margin
+    else:
+        z = cfg.gradual_confidence_slope * min(c.margin, cfg.gradual_margin_cap)
+    return round(float(1 / (1 + np.exp(-z))), 4)
+
+
+def _boundary(c: _Candidate, cfg: ShotConfig, cap: float = 1.0) -> Boundary:
+    return Boundary(int(c.frame), c.kind, (int(c.span[0]), int(c.span[1])), min(cap, _confidence(c, cfg)))
+
+
+def detect(
+    features: np.ndarray, fps: float, config: ShotConfig | None = None, min_shot_frames: int | None = None
+) -> Detection:
+    """Shot boundaries with their confidence, and suggested cuts, from a (N, FEATURE_SIZE) feature series.
+
+    min_shot_frames overrides the config's robustness minimum (a shot shorter than it loses its weaker
+    boundary, which becomes a suggestion).
+    """
     cfg = config or ShotConfig()
     n = len(features)
+    if features.ndim != 2 or features.shape[1] != FEATURE_SIZE:
+        raise ValueError(f"expected {FEATURE_SIZE} features per frame, got shape {features.shape}")
     if n < 3:
-        return []
-    if features.shape[1] != FEATURE_SIZE:
-        raise ValueError(f"expected {FEATURE_SIZE} features per frame, got {features.shape[1]}")
+        return Detection(n, (), ())
     s = _Series.of(features)
-    hard = _hard_cuts(s, cfg, fps)
-    # a gradual candidate near a hard cut is the same boundary seen at a larger scale
-    candidates = [(c, score * 10) for c, score in hard]  # hard cuts win ties: their position is exact
-    for c, score in _fades(s, cfg, fps) + sorted(_gradual(s, cfg), key=lambda x: -x[1]):
-        if all(abs(c - other) > max(cfg.gradual_scales) for other, _ in candidates):
-            candidates.append((c, score))
-    min_shot_frames = max(1, min_shot_frames)
-    edge_min = min_shot_frames if cfg.min_length_at_edges else min(min_shot_frames, cfg.flash_frames + 1)
-    return _enforce_min_length(candidates, n, min_shot_frames, edge_min)
+    everything = _hard_cuts(s, cfg, fps) + _fades(s, cfg, fps) + _gradual(s, cfg)
+    accepted = [c for c in everything if c.margin >= 0]
+    # One boundary per transition: hard cuts first (their position is exact), then fades, then the
+    # strongest gradual candidate; anything within the largest gradual scale of a kept one is the same
+    # transition seen again.
+    order = {"cut": 0, "fade": 1, "dissolve": 2}
+    reach = max(cfg.gradual_scales)
+    kept: list[_Candidate] = []
+    for c in sorted(accepted, key=lambda c: (order[c.kind], -c.rank)):
+        if c.kind == "cut":
+            if all(abs(c.frame - o.frame) > 1 for o in kept):
+                kept.append(c)
+        elif all(abs(c.frame - o.frame) > reach for o in kept):
+            kept.append(c)
+    kept = _join_dips(s, sorted(kept, key=lambda c: c.frame), reach)
+    min_frames = cfg.min_shot_frames(fps) if min_shot_frames is None else max(1, min_shot_frames)
+    edge_min = min_frames if cfg.min_length_at_edges else min(min_frames, cfg.flash_frames + 1)
+    kept, dropped = _enforce_min_length(kept, n, min_frames, edge_min)
+    boundaries = tuple(_boundary(c, cfg) for c in kept)
+    # near-misses: below the threshold but not far, away from any kept boundary (one per place)
+    # (not inside a kept transition: that is the same boundary seen again)
+    suggested: list[Boundary] = []
+    taken = [(b.span[0] - 1, b.span[1] + 1) for b in boundaries]
+    near_misses = [c for c in everything if c.margin < 0] + dropped
+    for c in sorted(near_misses, key=lambda c: -c.margin):
+        b = _boundary(c, cfg, cap=0.4999)
+        if b.confidence < cfg.suggest_min:
+            break
+        span_reach = 1 if c.kind == "cut" else reach
+        if all(not lo <= c.frame <= hi for lo, hi in taken) and all(
+            abs(c.frame - o.frame) > span_reach for o in suggested
+        ):
+            suggested.append(b)
+    return Detection(n, boundaries, tuple(sorted(suggested, key=lambda b: b.frame)))
+
+
+def detect_cuts(
+    features: np.ndarray, fps: float, min_shot_frames: int | None = None, config: ShotConfig | None = None
+) -> list[int]:
+    """Cut frame indices (first frame of each new shot, 0-based) from a (N, FEATURE_SIZE) feature series."""
+    return detect(features, fps, config, min_shot_frames).cuts

@@ -169,11 +169,13 @@ def _ordered(timeline: Sequence[Clip]) -> tuple[Clip, ...]:
 # --- building clips from detected cuts --------------------------------------------------------------
 
 
-def clips_from_cuts(cuts: Sequence[int], total_frames: int, min_frames: int) -> list[Span]:
+def clips_from_cuts(cuts: Sequence[int], total_frames: int, min_frames: int = 1) -> list[Span]:
     """MECE spans over [0, total_frames) from cut points (the first frame of each new shot).
 
-    Cuts at or before 0 or at or after the end are ignored; duplicates count once. A span shorter than
-    `min_frames` is merged into a neighbour, shortest span first (ties: earliest), into the *shorter* of its
+    Cuts at or before 0 or at or after the end are ignored; duplicates count once. Every detected shot is
+    a clip, however short (the default, `min_frames=1`: a real shot merged into its neighbour would be a
+    clip that contains a cut). Only when a caller asks for a larger `min_frames`, a span shorter than it
+    is merged into a neighbour, shortest span first (ties: earliest), into the *shorter* of its
     two neighbours (ties: the previous one): a too-short span is usually a flash or a transition's tail,
     and joining the shorter neighbour keeps the resulting clips balanced instead of growing the longest
     shot further. If the whole video is shorter than `min_frames` it is one clip.

@@ -21,7 +21,6 @@ from PIL import Image
 from heaters.adapters.db.uow import UnitOfWork, connection, transaction
 from heaters.domain import storage_keys
 from heaters.domain.errors import BadInput
-from heaters.domain.framegrid import frames_in
 from heaters.domain.limits import MediaLimits
 from heaters.domain.manifest import ExportedClip, manifest_jsonl
 from heaters.domain.records import ArtifactKind, ArtifactRecord, ClipRecord, Preprocessed, VideoRecord
@@ -131,18 +130,19 @@ def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
 
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
-    from heaters.domain.shots import detect_cuts
+    from heaters.domain.shots import detect
 
     features = np.load(io.BytesIO(runtime.storage.read_bytes(video.features_key)), allow_pickle=False)
     if len(features) != video.frame_count:
         raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
-    min_frames = frames_in(runtime.settings.min_clip_seconds, video.fps)
-    cuts = detect_cuts(features, video.fps, min_frames)
-    spans = clips_from_cuts(cuts, video.frame_count, min_frames)
+    # every detected shot is a clip, however short (the detector's own minimum is a few frames)
+    detection = detect(features, video.fps)
+    spans = clips_from_cuts(detection.cuts, video.frame_count, 1)
 
     def record(uow: UnitOfWork, row: VideoRecord) -> None:
         # Idempotent: clips are created once, in this transaction, MECE over the whole video.
-        uow.clips.create_for_video(row.id, spans)
+        if uow.clips.create_for_video(row.id, spans):
+            uow.boundaries.record(row.id, detection.boundaries, detection.suggested)
 
     return record
 

@@ -24,11 +24,11 @@ def cut_file(proxy: str, start_frame: int, end_frame: int, out: Path):
     return cut_clip(proxy, start_frame, end_frame, out)
 
 
-def detect_file(video: Path, min_shot_seconds: float) -> tuple[int, float, list[int]]:
-    """(frames, fps, cuts) of any video file."""
+def detect_file(video: Path, min_shot_frames: int | None = None):
+    """(frames, fps, Detection) of any video file: its cuts, every boundary with kind, span and confidence,
+    and the suggested cuts just below the threshold (see `heaters.domain.shots.detect`)."""
     from heaters.adapters.media.analysis import decode_features
-    from heaters.domain.framegrid import frames_in
-    from heaters.domain.shots import detect_cuts
+    from heaters.domain.shots import detect
 
     features, fps, frames = decode_features(video)
-    return frames, fps, detect_cuts(features, fps, frames_in(min_shot_seconds, fps))
+    return frames, fps, detect(features, fps, min_shot_frames=min_shot_frames)

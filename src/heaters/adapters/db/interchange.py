@@ -26,6 +26,8 @@ from heaters.domain.interchange import (
     keyframe_member,
 )
 from heaters.domain.manifest import ExportedClip
+from heaters.domain.records import ArtifactKind
+from heaters.domain.states import ClipState
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,26 @@ def video_for_timeline(conn: Connection, video_id: int) -> VideoForTimeline:
     )
 
 
+# The detector's confidence in the cut that starts a clip (None for the video's first clip and for a cut a
+# reviewer made).
+_CONFIDENCE_OF_CLIP_START = (
+    "(SELECT b.confidence FROM clip_boundaries b "
+    " WHERE b.video_id = c.video_id AND b.frame = c.start_frame AND NOT b.suggested)"
+)
+
+
 def timeline_clips(conn: Connection, video_id: int) -> list[TimelineClip]:
     """The video's clips (superseded ones left out) with reviewer, group and exported file."""
     rows = conn.execute(
         text(
             "SELECT c.id, c.start_frame, c.end_frame, c.state, c.group_id, u.name AS reviewer, c.reviewed_at, "
-            "(SELECT a.key FROM artifacts a WHERE a.clip_id = c.id AND a.kind = 'export' "
-            " ORDER BY a.id DESC LIMIT 1) AS export_key "
+            "(SELECT a.key FROM artifacts a WHERE a.clip_id = c.id AND a.kind = :export "
+            " ORDER BY a.id DESC LIMIT 1) AS export_key, "
+            f"{_CONFIDENCE_OF_CLIP_START} AS confidence "
             "FROM clips c LEFT JOIN users u ON u.id = c.reviewer_id "
-            "WHERE c.video_id = :video AND c.state <> 'superseded' ORDER BY c.start_frame"
+            "WHERE c.video_id = :video AND c.state <> :superseded ORDER BY c.start_frame"
         ),
-        {"video": video_id},
+        {"video": video_id, "export": ArtifactKind.EXPORT, "superseded": ClipState.SUPERSEDED},
     ).mappings()
     return [
         TimelineClip(
@@ -93,8 +104,7 @@ def timeline_clips(conn: Connection, video_id: int) -> list[TimelineClip]:
             group=r["group_id"],
             reviewer=r["reviewer"],
             reviewed_at=r["reviewed_at"].isoformat() if r["reviewed_at"] else None,
-            # Boundary confidences are not stored yet (issue 13 adds them); the field is carried through.
-            confidence=None,
+            confidence=r["confidence"],
             export_key=r["export_key"],
         )
         for r in rows
@@ -113,7 +123,7 @@ def shippable_clips(
         "c.state IN :states",
         "NOT EXISTS (SELECT 1 FROM dataset_shipments s WHERE s.dataset = :dataset AND s.clip_id = c.id)",
     ]
-    params: dict = {"dataset": dataset, "states": [str(s) for s in SHIPPABLE_STATES]}
+    params: dict = {"dataset": dataset, "states": [str(s) for s in SHIPPABLE_STATES], "export": ArtifactKind.EXPORT}
     if video_ids:
         filters.append("c.video_id IN :videos")
         params["videos"] = list(video_ids)
@@ -123,9 +133,10 @@ def shippable_clips(
     statement = text(
         "SELECT c.id AS clip_id, c.video_id, c.group_id, u.name AS reviewer, v.source_url, v.title, v.fps, "
         "a.key, a.sha256, a.size_bytes, a.details, a.created_at, "
-        "e.model AS embedding_model, e.strategy AS embedding_strategy, e.dimension "
+        "e.model AS embedding_model, e.strategy AS embedding_strategy, e.dimension, "
+        f"{_CONFIDENCE_OF_CLIP_START} AS confidence "
         "FROM clips c JOIN source_videos v ON v.id = c.video_id "
-        "JOIN LATERAL (SELECT * FROM artifacts a WHERE a.clip_id = c.id AND a.kind = 'export' "
+        "JOIN LATERAL (SELECT * FROM artifacts a WHERE a.clip_id = c.id AND a.kind = :export "
         "  ORDER BY a.id DESC LIMIT 1) a ON true "
         "LEFT JOIN users u ON u.id = c.reviewer_id "
         "LEFT JOIN LATERAL (SELECT model, strategy, dimension FROM embeddings e WHERE e.clip_id = c.id "
@@ -160,6 +171,7 @@ def shippable_clips(
             keyframes=tuple((name, key) for name, key, _ in frames),
             embedding_model=r["embedding_model"],
             embedding_strategy=r["embedding_strategy"],
+            confidence=r["confidence"],
         )
         estimate = (r["size_bytes"] or 0) + sum(size or 0 for _, _, size in frames) + 4 * (r["dimension"] or 0)
         result.append((clip, estimate))
@@ -171,10 +183,10 @@ def _keyframes_of(conn: Connection, clip_ids: list[int]) -> dict[int, list[tuple
         return {}
     rows = conn.execute(
         text(
-            "SELECT clip_id, key, size_bytes FROM artifacts WHERE kind = 'keyframe' AND clip_id IN :ids "
+            "SELECT clip_id, key, size_bytes FROM artifacts WHERE kind = :keyframe AND clip_id IN :ids "
             "ORDER BY clip_id, key"
         ).bindparams(bindparam("ids", expanding=True)),
-        {"ids": clip_ids},
+        {"ids": clip_ids, "keyframe": ArtifactKind.KEYFRAME},
     )
     found: dict[int, list[tuple[str, str, int | None]]] = {}
     for clip_id, key, size in rows:

@@ -216,3 +216,25 @@ class DatasetShipment(Base):
     shipped_at: Mapped[datetime] = _now_column()
 
     __table_args__ = (Index("dataset_shipments_shard", "shard_id"),)
+
+
+class ClipBoundary(Base):
+    """A shot boundary the detector reported for a video, with its confidence; `suggested` marks a
+    near-miss below the threshold (no clip starts there until a reviewer splits). Written once by shot
+    detection; the review page reads them (cut-review mode walks the lowest confidence first)."""
+
+    __tablename__ = "clip_boundaries"
+    video_id: Mapped[int] = mapped_column(ForeignKey("source_videos.id", ondelete="CASCADE"), primary_key=True)
+    frame: Mapped[int] = mapped_column(Integer, primary_key=True, doc="First frame of the new shot.")
+    kind: Mapped[str] = mapped_column(String(16), doc="cut | dissolve | fade")
+    span_start: Mapped[int] = mapped_column(Integer, doc="First frame of the transition.")
+    span_end: Mapped[int] = mapped_column(Integer, doc="Last frame of the transition (inclusive).")
+    confidence: Mapped[float] = mapped_column(Double)
+    suggested: Mapped[bool] = mapped_column()
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('cut', 'dissolve', 'fade')", name="clip_boundary_kind"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="clip_boundary_confidence"),
+        CheckConstraint("frame > 0 AND span_start <= span_end", name="clip_boundary_frames"),
+    )

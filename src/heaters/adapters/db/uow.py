@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from heaters.adapters.db.artifacts import Artifacts
+from heaters.adapters.db.boundaries import Boundaries
 from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.connection import Database
 from heaters.adapters.db.embeddings import Embeddings
@@ -40,6 +41,7 @@ class UnitOfWork:
         self.conn = conn
         self.videos = Videos(conn)
         self.clips = Clips(conn)
+        self.boundaries = Boundaries(conn)
         self.timeline = Timeline(conn)
         self.events = ReviewEvents(conn)
         self.review_queue = ReviewQueue(conn)
