@@ -38,7 +38,8 @@ def test_a_stage_past_its_time_limit_is_stopped_and_failed(runtime):
     assert video.state == "preprocess_failed"
     assert "ran past its time limit" in video.last_error and "HEATERS_STAGE_TIME_LIMIT_SECONDS" in video.last_error
     assert video.proxy_key is None
-    assert not any((runtime.settings.data_path / "work").iterdir())  # scratch removed
+    # the stage's scratch removed (only this process's run directory and its lock remain)
+    assert [p.name for p in runtime.scratch.path.iterdir()] == [".lock"]
 
 
 def test_the_time_limit_scales_with_the_videos_duration(runtime):
