@@ -15,8 +15,10 @@ import pytest
 
 from heaters.adapters.db.models import SourceVideo
 from heaters.adapters.sample_media import fetch
-from heaters.domain.errors import BadInput
+from heaters.domain.errors import BadInput, Refused
+from heaters.services.dashboard import list_videos
 from heaters.services.ingest import submit_source
+from heaters.services.retry import retry
 from tests.pipeline.conftest import drain
 
 
@@ -107,6 +109,15 @@ def test_every_kind_of_bad_input_fails_clearly(runtime, tmp_path, http_base):
             assert video.master_key is None and video.proxy_key is None and video.features_key is None
             if state == "download_failed":
                 assert video.original_key is None
+    # Retry is offered only where it can succeed: not for an input that was refused (a 404 page, a truncated
+    # file, audio only, over a limit), but for a failure that may pass (nothing listened on the port).
+    rows = {row.id: row for row in list_videos(runtime)}
+    assert rows[ids[closed_port]].retryable and rows[ids[closed_port]].as_json()["retryable"]
+    for source in (str(truncated), f"{http_base}/missing.mp4", f"{http_base}/page.html"):
+        assert rows[ids[source]].failed and not rows[ids[source]].retryable, source
+        with pytest.raises(Refused, match="retrying cannot help"):
+            retry(runtime, "video", ids[source])
+    assert retry(runtime, "video", ids[closed_port]).stage == "download"
     stored = set(runtime.storage.list(""))
     assert not [k for k in stored if not k.startswith("originals/")]  # nothing beyond downloaded originals
 

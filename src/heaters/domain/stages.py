@@ -63,6 +63,11 @@ EMBED = Stage("embed", Entity.CLIP, C.KEYFRAMED, C.EMBEDDING, C.EMBEDDED, C.EMBE
 STAGES: dict[str, Stage] = {s.name: s for s in (DOWNLOAD, PREPROCESS, DETECT_SCENES, EXPORT, KEYFRAMES, EMBED)}
 
 
+# The outcome recorded for a run whose input was refused (bad input): retrying it cannot help, so nobody is
+# offered a retry (`services.retry`, the dashboard's Retry button).
+REFUSED = "refused"
+
+
 def stage_waiting_in(entity: Entity, state: str) -> Stage | None:
     """The stage an entity in `state` is waiting for, is running, or has failed (for recovery and retry)."""
     for stage in STAGES.values():

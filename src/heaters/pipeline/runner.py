@@ -28,7 +28,7 @@ from heaters.adapters.db.uow import UnitOfWork, transaction
 from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.records import ClipRecord, VideoRecord
 from heaters.domain.redact import redact
-from heaters.domain.stages import STAGES, Entity, Stage, check_transition, retry_backoff_seconds
+from heaters.domain.stages import REFUSED, STAGES, Entity, Stage, check_transition, retry_backoff_seconds
 from heaters.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,8 @@ def _fail(runtime: Runtime, stage: Stage, entity_id: int, run_id: int, message: 
         delay = retry_backoff_seconds(attempts, settings.retry_backoff_seconds)
         suffix = f" (attempt {attempts} of {settings.max_attempts}; retrying in {delay} s)" if will_retry else ""
         table.fail(entity_id, stage.failed, message + suffix)
-        uow.runs.finish(run_id, "retrying" if will_retry else "failed", message)
+        # "refused": the input itself can never pass this stage, so nobody is offered a retry (services.retry)
+        uow.runs.finish(run_id, "retrying" if will_retry else "failed" if retry else REFUSED, message)
     if will_retry:
         runtime.queue.defer(stage, entity_id, delay_seconds=delay)
         return StageOutcome(stage.name, entity_id, "retrying", message)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from heaters.adapters.db.uow import connection
 from heaters.domain.redact import redact
+from heaters.domain.stages import REFUSED
 from heaters.domain.states import FAILED_VIDEO_STATES, VideoState
 from heaters.runtime import Runtime
 
@@ -27,6 +28,7 @@ class VideoRow:
     clips: int
     pending_review: int
     reviewed: int
+    last_run_outcome: str | None
 
     @property
     def failed(self) -> bool:
@@ -35,6 +37,11 @@ class VideoRow:
     @property
     def running(self) -> bool:
         return self.state in _RUNNING
+
+    @property
+    def retryable(self) -> bool:
+        """Failed, and not because the input itself was refused: a retry can succeed."""
+        return self.failed and self.last_run_outcome != REFUSED
 
     def as_json(self) -> dict:
         return {
@@ -52,6 +59,7 @@ class VideoRow:
             "pending_review": self.pending_review,
             "reviewed": self.reviewed,
             "failed": self.failed,
+            "retryable": self.retryable,
             "running": self.running,
         }
 
@@ -75,6 +83,7 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
             clips=v.clips,
             pending_review=v.pending_review,
             reviewed=v.clips - v.pending_review,
+            last_run_outcome=v.last_run_outcome,
         )
         for v in summaries
     ]

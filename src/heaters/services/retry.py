@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from heaters.adapters.db.uow import transaction
 from heaters.domain.errors import NotFound, Refused
-from heaters.domain.stages import Entity, failed_states, stage_waiting_in
+from heaters.domain.stages import REFUSED, Entity, failed_states, stage_waiting_in
 from heaters.runtime import Runtime
 
 
@@ -29,6 +29,11 @@ def retry(runtime: Runtime, entity: Entity | str, entity_id: int) -> Retried:
         if state not in failed_states(entity):
             raise Refused(f"{entity} {entity_id} is {state}, not failed: nothing to retry")
         stage = stage_waiting_in(entity, state)
+        if uow.runs.last_outcome(stage.name, entity_id) == REFUSED:
+            raise Refused(
+                f"retrying cannot help: {stage.name} refused this {entity}'s input (see its error); fix the input, "
+                "or the setting the error names, and submit it again"
+            )
         table.reset_attempts(entity_id)
     runtime.queue.defer(stage, entity_id)
     return Retried(str(entity), entity_id, stage.name)

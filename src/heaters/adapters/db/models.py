@@ -172,7 +172,8 @@ class Embedding(Base):
 class StageRun(Base):
     """One execution of a pipeline stage for one entity: who ran it, when, and how it ended.
 
-    Outcomes: running (or killed mid-way until the next attempt marks it `interrupted`), done, failed,
+    Outcomes: running (or killed mid-way until the next attempt marks it `interrupted`), done, failed, refused
+    (the input itself was refused: no retry is offered),
     retrying, skipped. Operators read it to see what the workers did; tests use it to prove no stage ran
     twice for one entity.
     """

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from heaters.adapters.db.staged import StagedTable
 from heaters.domain.records import Preprocessed, VideoRecord
+from heaters.domain.stages import STAGES, Entity
 from heaters.domain.states import ClipState, VideoState
 
 _RECORD_COLUMNS = (
@@ -48,7 +49,10 @@ _STATE_COUNTS = text("SELECT state, count(*) FROM source_videos GROUP BY state")
 _LISTING = text("""
     SELECT v.id, v.title, v.source, v.state, v.progress, v.last_error, v.attempts, v.duration_seconds,
            v.frame_count, v.fps,
-           coalesce(c.active, 0) AS clips, coalesce(c.pending, 0) AS pending
+           coalesce(c.active, 0) AS clips, coalesce(c.pending, 0) AS pending,
+           (SELECT r.outcome FROM stage_runs AS r
+            WHERE r.entity_id = v.id AND r.stage = ANY(CAST(:video_stages AS text[]))
+            ORDER BY r.id DESC LIMIT 1) AS last_run_outcome
     FROM source_videos AS v
     LEFT JOIN (
         SELECT video_id, count(*) FILTER (WHERE state <> :superseded) AS active,
@@ -77,6 +81,7 @@ class VideoSummary:
     fps: float | None
     clips: int
     pending_review: int
+    last_run_outcome: str | None  # of the video's latest stage run ("refused": its input can never pass)
 
 
 class Videos(StagedTable):
@@ -154,5 +159,6 @@ class Videos(StagedTable):
             "ids": video_ids,
             "superseded": ClipState.SUPERSEDED,
             "pending": ClipState.PENDING_REVIEW,
+            "video_stages": [s.name for s in STAGES.values() if s.entity is Entity.VIDEO],
         }
         return [VideoSummary(*row) for row in self.conn.execute(_LISTING, params)]

@@ -48,7 +48,7 @@ function render(data) {
         v.clips > 0
           ? el("span", {}, `${v.reviewed}/${v.clips} reviewed`, v.pending_review ? el("b", {}, ` · ${v.pending_review} to go`) : null)
           : el("span", { class: "muted" }, "–");
-      const retry = v.failed
+      const retry = v.retryable  // a video whose input was refused cannot succeed by retrying
         ? el("button", { type: "button", class: "retry", "data-video": v.id, onclick: () => retryVideo(v.id) }, "Retry")
         : v.pending_review
           ? el("a", { class: "button", href: "/review" }, "Review")
