@@ -73,7 +73,8 @@ def serve(
     # first and the embedded database is stopped by its exit hook.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        # Open live-timeline streams are cut after a moment: SIGTERM stops the server promptly.
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
     finally:
         if background is not None:
             background.stop()

@@ -25,7 +25,8 @@ class VideoRow:
     fps: float | None
     clips: int
     pending_review: int
-    reviewed: int
+    reviewed: int  # decided: neither pending nor skipped
+    skipped: int = 0
 
     @property
     def failed(self) -> bool:
@@ -50,6 +51,7 @@ class VideoRow:
             "clips": self.clips,
             "pending_review": self.pending_review,
             "reviewed": self.reviewed,
+            "skipped": self.skipped,
             "failed": self.failed,
             "running": self.running,
         }
@@ -73,7 +75,8 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
             fps=v.fps,
             clips=v.clips,
             pending_review=v.pending_review,
-            reviewed=v.clips - v.pending_review,
+            reviewed=v.clips - v.pending_review - v.skipped,
+            skipped=v.skipped,
         )
         for v in summaries
     ]

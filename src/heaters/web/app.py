@@ -17,6 +17,7 @@ from heaters.domain.errors import BadInput, HeatersError, IllegalTransition, Not
 from heaters.runtime import Runtime
 from heaters.services.status import database_reachable
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
+from heaters.web.live import LiveTimelines
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
 from heaters.web.templating import flash
@@ -58,6 +59,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.clip_cache = MediaCache(CLIP_CACHE_BYTES)
     app.state.strip_cache = MediaCache(STRIP_CACHE_BYTES)
+    app.state.live = LiveTimelines(runtime)
+    app.router.on_shutdown.append(app.state.live.close)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(runtime.settings),

@@ -8,7 +8,7 @@ from fastapi import Request
 from heaters.domain.framegrid import fps_or_default
 from heaters.domain.states import ClipState
 from heaters.services.library import ClipCard, LibraryPage
-from heaters.services.review import Answer, PageState
+from heaters.services.review import Answer, HistoryEntry, PageState
 from heaters.services.search import Hit
 
 
@@ -69,7 +69,7 @@ def page_state_json(request: Request, state: PageState) -> dict:
     ]
     view, page = state.clip, state.page
     if view is None or page is None:
-        return {"clip": None, "timeline": [], "upcoming": upcoming}
+        return {"clip": None, "timeline": [], "upcoming": upcoming, "queue_video": state.queue_video}
     clip = view.as_json() | {"video_url": clip_video_url(request, view.id, view.start_frame, view.end_frame)}
     return {
         "clip": clip,
@@ -81,13 +81,19 @@ def page_state_json(request: Request, state: PageState) -> dict:
             "width": page.width,
             "height": page.height,
             "strip_url": _path(request, "video_strip", video_id=page.video_id),
+            "live_url": _path(request, "api_live_timeline", video_id=page.video_id),
         },
         "timeline": [
             {"id": clip_id, "start": start, "end": end, "state": state, "group_id": group_id}
             for clip_id, start, end, state, group_id in page.timeline
         ],
         "upcoming": upcoming,
+        "queue_video": state.queue_video,
     }
+
+
+def history_json(entries: list[HistoryEntry]) -> dict:
+    return {"entries": [e.as_json() for e in entries]}
 
 
 def answer_json(request: Request, answer: Answer) -> dict:

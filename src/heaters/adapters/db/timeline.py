@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from heaters.adapters.db.gateway import Gateway
+from heaters.adapters.db.live import NOTIFY_VIDEO
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.review import Claim, ReviewEffect
 from heaters.domain.states import ClipState
@@ -73,6 +74,7 @@ _READ_TIMELINE = text("""
     ORDER BY start_frame
 """)
 _CLIP_EXISTS = text("SELECT 1 FROM clips WHERE id = :clip_id")
+_CLIP_POSITION = text("SELECT video_id, start_frame FROM clips WHERE id = :clip_id")
 _LOCK_CLIPS = text("""
     SELECT id, start_frame, end_frame, state, group_id FROM clips WHERE id = ANY(CAST(:ids AS integer[])) FOR UPDATE
 """)
@@ -154,6 +156,15 @@ class Timeline(Gateway):
         rows = self.conn.execute(_READ_TIMELINE, {"video_id": video_id, "superseded": _SUPERSEDED})
         return tuple(_clip(r) for r in rows)
 
+    def clip_position(self, clip_id: int) -> tuple[int, int] | None:
+        """(video id, start frame) of a clip, whatever its state."""
+        row = self.conn.execute(_CLIP_POSITION, {"clip_id": clip_id}).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def announce(self, video_id: int) -> None:
+        """Tell every page showing the video that its clips changed, when this transaction commits."""
+        self.conn.execute(NOTIFY_VIDEO, {"video_id": video_id})
+
     def apply_cut_plan(
         self, video_id: int, timeline: Sequence[Clip], plan: CutPlan, reviewer_id: int
     ) -> tuple[tuple[int, ...], tuple[Clip, ...]]:
@@ -181,6 +192,7 @@ class Timeline(Gateway):
         if plan.restore:
             states = [str(s) for s in plan.restore_states]
             self.conn.execute(_SET_STATES, {"ids": list(plan.restore), "states": states})
+        self.announce(video_id)
         return new_ids, after
 
     def apply_review_effect(self, effect: ReviewEffect, reviewer_id: int, now: datetime) -> None:

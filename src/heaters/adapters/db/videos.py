@@ -48,11 +48,12 @@ _STATE_COUNTS = text("SELECT state, count(*) FROM source_videos GROUP BY state")
 _LISTING = text("""
     SELECT v.id, v.title, v.source, v.state, v.progress, v.last_error, v.attempts, v.duration_seconds,
            v.frame_count, v.fps,
-           coalesce(c.active, 0) AS clips, coalesce(c.pending, 0) AS pending
+           coalesce(c.active, 0) AS clips, coalesce(c.pending, 0) AS pending, coalesce(c.skipped, 0) AS skipped
     FROM source_videos AS v
     LEFT JOIN (
         SELECT video_id, count(*) FILTER (WHERE state <> :superseded) AS active,
-               count(*) FILTER (WHERE state = :pending) AS pending
+               count(*) FILTER (WHERE state = :pending) AS pending,
+               count(*) FILTER (WHERE state = :skipped) AS skipped
         FROM clips GROUP BY video_id
     ) AS c ON c.video_id = v.id
     WHERE CAST(:ids AS integer[]) IS NULL OR v.id = ANY(CAST(:ids AS integer[]))
@@ -77,6 +78,7 @@ class VideoSummary:
     fps: float | None
     clips: int
     pending_review: int
+    skipped: int = 0
 
 
 class Videos(StagedTable):
@@ -154,5 +156,6 @@ class Videos(StagedTable):
             "ids": video_ids,
             "superseded": ClipState.SUPERSEDED,
             "pending": ClipState.PENDING_REVIEW,
+            "skipped": ClipState.REVIEW_SKIPPED,
         }
         return [VideoSummary(*row) for row in self.conn.execute(_LISTING, params)]
