@@ -198,7 +198,10 @@ def test_defect6_keys_while_the_next_clip_loads_are_ignored(server, browser, run
     assert "wait" in page.inner_text("#notice")
     page.unroute("**/clips/*/video.mp4*")
     for route in release:
-        route.continue_()
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001 — already answered when the route was removed
+            pass
 
 
 # --- defect 7: claims, a stale page, a superseded URL (two reviewers, two browser contexts)

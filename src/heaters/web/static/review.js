@@ -184,7 +184,8 @@ function listen() {
   live = new EventSource(url);
   live.addEventListener("timeline", (e) => {
     const data = JSON.parse(e.data);
-    if (!state.clip || data.video_id !== state.clip.video_id) return;
+    // while one of our own actions is on its way, its answer brings the fresh timeline
+    if (!state.clip || data.video_id !== state.clip.video_id || pending > 0) return;
     window.heaters.liveUpdates += 1;
     const mine = data.timeline.find((c) => c.id === state.clip.id);
     state.timeline = data.timeline;
@@ -203,7 +204,10 @@ function listen() {
   });
 }
 
+let wantPlaying = false; // playing, not paused by the reviewer: what decides looping at the end
+
 function play() {
+  wantPlaying = true;
   const attempt = video.play();
   if (attempt) {
     attempt.catch(() => {
@@ -370,9 +374,9 @@ function dragCut(event, el, fromFrame) {
 
 // A decision acts on the clip the reviewer sees: keys pressed while an action is on its way or before the
 // next clip's first frame is on screen are ignored (and the page says so).
-function canDecide() {
+function canDecide({ needFrame = true } = {}) {
   if (!state.clip) return false;
-  if (pending > 0 || !ready) {
+  if (pending > 0 || (needFrame && !ready)) {
     notice("wait for the clip to show before deciding", "error");
     return false;
   }
@@ -398,7 +402,8 @@ function act(action, extra = {}) {
 // Shift+←/→ nudges one cut of the clip on screen: the first press takes the clip's boundary nearest to the
 // playhead; further presses move that same cut (the page sends its exact frame), wherever the playhead is.
 function nudge(delta) {
-  if (!canDecide()) return;
+  // a nudge re-cuts the clip on screen: it waits for the previous answer, not for the re-cut clip's video
+  if (!canDecide({ needFrame: false })) return;
   const clip = state.clip;
   const absFrame = clip.start_frame + currentFrame();
   const cuts = new Set(state.timeline.slice(1).map((c) => c.start));
@@ -490,14 +495,19 @@ function notice(message, kind) {
 
 // --- player controls ---------------------------------------------------------------------------
 
+function pause() {
+  wantPlaying = false;
+  video.pause();
+}
+
 function togglePlay() {
   if (video.paused) play();
-  else video.pause();
+  else pause();
 }
 
 function goTo(frame) {
   if (!state.clip) return;
-  video.pause();
+  pause();
   seekFrame(Math.max(0, Math.min(state.clip.frames - 1, frame)));
 }
 
@@ -619,7 +629,7 @@ $("#scrub").addEventListener("change", (e) => e.currentTarget.blur());
 video.addEventListener("click", togglePlay);
 // Looping by hand: with the loop attribute, a seek to the last frame of a video-only clip would wrap to frame 0.
 video.addEventListener("ended", () => {
-  if (!state.clip) return;
+  if (!state.clip || !wantPlaying) return; // a seek to the last frame also "ends" the media: stay there
   video.currentTime = 0;
   play();
 });
