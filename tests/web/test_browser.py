@@ -68,6 +68,9 @@ def shown(page) -> dict:
 
 
 def press(page, key):
+    """Press a key as a reviewer does: once the clip on screen shows its first frame (decision keys pressed
+    earlier are ignored by design), then wait for the answer."""
+    page.wait_for_function("!window.heaters.state().clip || !window.heaters.ready || window.heaters.ready()")
     page.keyboard.press(key)
     wait_idle(page)
 
