@@ -20,6 +20,7 @@ from heaters.adapters.db.uow import UnitOfWork, connection, transaction
 from heaters.config import Settings
 from heaters.domain import review as review_domain
 from heaters.domain import timeline as timeline_domain
+from heaters.domain.cut_review import CutItem, cut_review_items
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.framegrid import fps_or_default, frames_in
 from heaters.domain.review import CUT_ACTIONS, ActionKind, HeldByAnother, ReviewEffect
@@ -190,6 +191,16 @@ def _summary(action: str, payload: dict) -> str:
     if action == ActionKind.SKIP and payload.get("again"):
         return f"skipped clip {clip} again"
     return f"{_PAST_TENSE.get(ActionKind(action), action)} clip {clip}"
+
+
+def cut_review(runtime: Runtime, video_id: int) -> list[CutItem]:
+    """The video's cuts and suggested cuts, least confident first (cut-review mode)."""
+    with connection(runtime.database) as uow:
+        timeline = uow.timeline.read(video_id)
+        detected = [(b.frame, b.kind, b.confidence, b.suggested) for b in uow.cut_review.boundaries(video_id)]
+    if not timeline:
+        raise NotFound(f"no clips for video {video_id}")
+    return cut_review_items(timeline, detected)
 
 
 def video_timeline(runtime: Runtime, video_id: int) -> tuple[Clip, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from heaters.domain.cut_review import CutItem
 from heaters.domain.framegrid import fps_or_default
 from heaters.domain.states import ClipState
 from heaters.services.library import ClipCard, LibraryPage
@@ -89,6 +90,18 @@ def page_state_json(request: Request, state: PageState) -> dict:
         ],
         "upcoming": upcoming,
         "queue_video": state.queue_video,
+    }
+
+
+def cut_review_json(request: Request, video_id: int, items: list[CutItem]) -> dict:
+    frame_url = _path(request, "video_frame", video_id=video_id)
+    return {
+        "video_id": video_id,
+        "items": [
+            i.as_json()
+            | {"before_url": f"{frame_url}?frame={i.frame - 1}", "after_url": f"{frame_url}?frame={i.frame}"}
+            for i in items
+        ],
     }
 
 

@@ -10,7 +10,7 @@ from heaters.domain.review import ActionKind
 from heaters.services import media, review
 from heaters.services.users import Reviewer
 from heaters.web.media import CachedMedia, media_response
-from heaters.web.presenters import answer_json, history_json, page_state_json
+from heaters.web.presenters import answer_json, cut_review_json, history_json, page_state_json
 from heaters.web.security import api_user, page_user, require_csrf_header
 from heaters.web.templating import render
 
@@ -92,6 +92,11 @@ def api_undo(
 @router.get("/api/review/history")
 def api_history(request: Request, user: Reviewer = Depends(api_user)) -> dict:
     return history_json(review.history(request.app.state.runtime, user.id))
+
+
+@router.get("/api/review/videos/{video_id}/cuts")
+def api_cut_review(video_id: int, request: Request, user: Reviewer = Depends(api_user)) -> dict:
+    return cut_review_json(request, video_id, review.cut_review(request.app.state.runtime, video_id))
 
 
 @router.get("/api/review/videos/{video_id}/live")

@@ -443,6 +443,77 @@ function undo(eventId = null) {
   });
 }
 
+// --- cut review: walk the video's cuts and suggested cuts, least confident first, frames either side
+
+let cutMode = null; // {videoId, items, index}
+
+async function loadCuts(index = 0) {
+  const videoId = state.clip ? state.clip.video_id : cutMode && cutMode.videoId;
+  const data = await api("GET", `/api/review/videos/${videoId}/cuts`);
+  cutMode = { videoId, items: data.items, index: Math.max(0, Math.min(index, data.items.length - 1)) };
+  renderCutReview();
+}
+
+function toggleCutReview() {
+  if (cutMode) {
+    cutMode = null;
+    renderCutReview();
+  } else if (state.clip) enqueue(() => loadCuts(0));
+}
+
+function renderCutReview() {
+  const panel = $("#cut-review");
+  panel.hidden = !cutMode;
+  document.body.classList.toggle("cut-mode", !!cutMode);
+  if (!cutMode) return;
+  const item = cutMode.items[cutMode.index];
+  if (!item) {
+    $("#cr-index").textContent = "";
+    $("#cr-what").textContent = "no cuts to review in this video";
+    return;
+  }
+  $("#cr-index").textContent = `${cutMode.index + 1} of ${cutMode.items.length}`;
+  const confidence = item.confidence === null ? "no detector score" : `confidence ${item.confidence.toFixed(2)}`;
+  $("#cr-what").textContent = `${item.suggested ? "suggested cut" : "cut"} at frame ${item.frame} · ${item.kind || "made by a reviewer"} · ${confidence}`;
+  panel.dataset.frame = item.frame;
+  panel.dataset.suggested = item.suggested;
+  $("#cr-before").src = item.before_url;
+  $("#cr-after").src = item.after_url;
+  $("#cr-before-label").textContent = `frame ${item.frame - 1} · last before`;
+  $("#cr-after-label").textContent = `frame ${item.frame} · first after`;
+}
+
+function cutReviewKey(key) {
+  const item = cutMode.items[cutMode.index];
+  const next = (step) => {
+    cutMode.index = Math.max(0, Math.min(cutMode.items.length - 1, cutMode.index + step));
+    renderCutReview();
+  };
+  if (key === "arrowright" || key === "arrowleft") return next(key === "arrowright" ? 1 : -1), true;
+  if (key === "c" || key === "escape") return toggleCutReview(), true;
+  if (!item) return false;
+  if (key === "enter") {
+    if (cutMode.index >= cutMode.items.length - 1) notice("cut review: that was the last cut", "ok");
+    return next(1), true;
+  }
+  const action = key === "m" && !item.suggested ? { action: "merge" } : key === "k" && item.suggested ? { action: "split", frame: item.frame } : null;
+  if (!action) {
+    if (key === "m" || key === "k") notice(key === "m" ? "a suggested cut is not a cut yet: K adds it" : "this cut exists: M removes it", "error");
+    return key === "m" || key === "k";
+  }
+  if (pending > 0) return true;
+  const index = cutMode.index;
+  enqueue(async () => {
+    const answer = await api("POST", `/api/clips/${item.clip_id}/actions${queryOfQueue()}`, action);
+    notice(answer.result.message, "ok");
+    show(answer.state);
+    // a removed cut leaves the list (the same place now shows the next); an added one stays, now a cut
+    await loadCuts(action.action === "split" ? index + 1 : index);
+    afterAction();
+  });
+  return true;
+}
+
 // --- the history panel: the reviewer's own recent actions; any entry can be undone while that is legal
 
 let historyOpen = false;
@@ -548,6 +619,10 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (cutMode && cutReviewKey(key)) {
+    e.preventDefault();
+    return;
+  }
   if (/^[0-9]$/.test(key) && state.clip) {
     gotoBuffer = (gotoBuffer + key).slice(0, 6);
     renderPlayhead();
@@ -588,6 +663,8 @@ document.addEventListener("keydown", (e) => {
     renderTimeline();
   } else if (key === "h") {
     toggleHistory();
+  } else if (key === "c") {
+    toggleCutReview();
   } else if (KEY_ACTIONS[key] && !e.shiftKey) {
     e.preventDefault();
     if (!e.repeat) act(KEY_ACTIONS[key]);
