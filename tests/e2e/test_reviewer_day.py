@@ -45,7 +45,7 @@ def keys(page, *sequence):
 
 def export_now(runtime, clip_id):
     """The export stage, as a worker runs it after the grace period."""
-    outcome = run_stage(runtime, EXPORT, clip_id, export)
+    outcome = run_stage(runtime, EXPORT, clip_id, lambda row, progress: export(runtime, row, progress))
     assert outcome.outcome == "done", outcome
 
 
