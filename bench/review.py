@@ -259,9 +259,7 @@ def measure(
         if think:
             time.sleep(think * rng.uniform(0.5, 1.5))
 
-    results: dict[str, list[float]] = {
-        k: [] for k in ("first", "cached", "peer_file", "action", "peer_health", "live")
-    }
+    results: dict[str, list[float]] = {k: [] for k in ("first", "cached", "peer_file", "action", "peer_health", "live")}
     sent: list[tuple[int, int, str, float]] = []  # (video, clip, state after the action, when it was sent)
     lock = threading.Lock()
 
@@ -358,7 +356,8 @@ def report(results: dict[str, list[float]], args) -> None:
     live = results["live"]
     print(
         f"{'live update: key → other page (SSE)':<34} {len(live):>5} {pct(live, 0.5):>8.1f} {pct(live, 0.95):>8.1f}"
-        f"   (no peer; {results['live_missed'][0]} actions not seen)   <1000 ms: {'yes' if pct(live, 0.95) < 1000 else 'NO'}"
+        f"   (no peer; {results['live_missed'][0]} actions not seen)"
+        f"   <1000 ms: {'yes' if pct(live, 0.95) < 1000 else 'NO'}"
     )
     print(
         f"(mean action {statistics.mean(results['action']) * 1000:.1f} ms; server CPU per request in the action"
