@@ -15,6 +15,7 @@ from heaters.adapters.db.uow import transaction
 from heaters.services import review
 from tests.web.conftest import add_video
 from tests.web.test_browser import (  # noqa: F401  (fixtures)
+    ARTIFACTS,
     browser,
     new_page,
     pause_at,
@@ -219,6 +220,8 @@ def test_defect7_two_reviewers_claim_live_timeline_and_superseded_redirect(
     assert "ana" in ben.inner_text("#held")
     press(ben, "x")  # the API answers 409 naming the holder; the page shows it
     assert "ana" in ben.inner_text("#notice") and "until" in ben.inner_text("#notice")
+    ARTIFACTS.mkdir(exist_ok=True)
+    ben.screenshot(path=str(ARTIFACTS / "review-held.png"))
     assert spans(runtime, video_id)[0][2] == "pending_review"
     # ana splits her clip: ben's page, showing the same video, sees the new cut within a second
     ana.evaluate("window.heaters.video.pause()")
@@ -281,6 +284,7 @@ def test_defect9_timeline_follows_export_and_the_empty_queue_has_no_controls(
     assert page.inner_text("#frame-now") == "–" and page.inner_text("#frame-total") == "–"
     assert page.is_disabled('#actions button[data-action="approve"]')
     assert page.is_hidden(".transport")
+    page.screenshot(path=str(ARTIFACTS / "review-empty.png"))
 
 
 def test_defect9_dashboard_counts_skipped_apart_and_reviews_that_video(

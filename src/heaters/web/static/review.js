@@ -280,11 +280,13 @@ function renderTimeline() {
   $("#zoom-label").textContent = span < total ? `frames ${from}–${to - 1} of ${total}` : "whole video";
   const segments = $("#segments");
   segments.replaceChildren(
-    ...state.timeline.map((c) => {
+    ...state.timeline.filter((c) => c.end > from && c.start < to).map((c) => {
       const el = document.createElement("div");
       el.className = `seg ${c.state}${c.id === clip.id ? " current" : ""}${c.group_id ? " grouped" : ""}`;
-      el.style.left = pct(c.start);
-      el.style.width = pct(c.end - c.start);
+      // clipped to the window the timeline shows
+      const start = Math.max(c.start, from);
+      el.style.left = pct(start);
+      el.style.width = `${(100 * (Math.min(c.end, to) - start)) / span}%`;
       el.title = `clip ${c.id} · frames ${c.start}–${c.end - 1} · ${c.state.replace("_", " ")}`;
       el.dataset.clipId = c.id;
       el.addEventListener("click", () => {
