@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures are imported by name)
 """The live timeline across processes, and a clean stop: `heaters serve` (a subprocess) streams a video's
 timeline to a signed-in page; a review action made by *another process* (this test, through the services,
 on the same database) arrives on that stream; SIGTERM then stops the server although the stream is open."""
@@ -44,7 +45,8 @@ def test_a_change_by_another_process_reaches_the_stream_and_sigterm_still_stops_
     port = _free_port()
     env = dict(os.environ, HEATERS_DATA_DIR=str(data_dir), HEATERS_ADMIN_PASSWORD=ADMIN_PASSWORD)
     env.pop("HEATERS_DATABASE_URL", None)
-    command = [sys.executable, "-c", "from heaters.cli import main; main()", "serve", "--no-worker", "--port", str(port)]
+    cli = [sys.executable, "-c", "from heaters.cli import main; main()"]
+    command = [*cli, "serve", "--no-worker", "--port", str(port)]
     log = (root / "serve.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -79,9 +81,7 @@ def test_a_change_by_another_process_reaches_the_stream_and_sigterm_still_stops_
         assert connected.wait(30), "no initial timeline event"
         review.act_and_show(runtime, reviewer.id, first.id, "approve")
         deadline = time.monotonic() + 30
-        while not any(
-            c["id"] == first.id and c["state"] == "review_approved" for e in events for c in e["timeline"]
-        ):
+        while not any(c["id"] == first.id and c["state"] == "review_approved" for e in events for c in e["timeline"]):
             assert time.monotonic() < deadline, events
             time.sleep(0.05)
         # SIGTERM with the stream still open: the server stops by itself
