@@ -54,7 +54,7 @@ def serve(data_dir: Path, database_url: str, port: int, peer_dir: Path) -> None:
     runtime = open_runtime(Settings(data_dir=data_dir, database_url=database_url))
     app = create_app(runtime)
     app.mount("/peer", StaticFiles(directory=peer_dir), name="peer")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
 
 
 def prepare(data_dir: Path, peer_dir: Path, videos: int, reviewers: int) -> tuple[str, list[tuple[int, int, int]]]:

@@ -26,9 +26,14 @@ _HOLD = """
 """
 # A reviewer holds one clip at a time: taking a clip lets go of any other (an old claim in another video must
 # not pull the reviewer back to it, nor keep it from others until it expires).
+# Best effort and never waiting: a row locked by someone's action right now (which locks the whole timeline of
+# its video) is passed over — waiting for it while holding the clip taken here could deadlock with that action.
 _RELEASE_OTHERS = """
     UPDATE clips SET claimed_by = NULL, claim_expires_at = NULL
-    WHERE claimed_by = :reviewer_id AND id NOT IN (SELECT id FROM {kept})
+    WHERE id IN (
+        SELECT id FROM clips WHERE claimed_by = :reviewer_id AND id NOT IN (SELECT id FROM {kept})
+        FOR UPDATE SKIP LOCKED
+    )
 """
 # The queue's order: the clip this reviewer holds (unexpired) first; then pending clips before skipped ones;
 # then the video the reviewer just worked on (its clips after the one acted on first); skipped clips least
