@@ -296,7 +296,15 @@ def _act(
         inverse=inverse,
     )
     _queue_exports(uow, settings, approved)
+    _hold_in_action(uow, settings, reviewer_id, focus, now)
     return ActionResult(str(action), event_id, locked.video_id, focus, message, changed)
+
+
+def _hold_in_action(uow: UnitOfWork, settings: Settings, reviewer_id: int, focus: int | None, now: datetime) -> None:
+    """The clip the reviewer sees next, when the action names it (a new piece, a restored clip), is held in the
+    action's own transaction: no other reviewer's claim can take it between the commit and the page read."""
+    if focus is not None:
+        uow.review_queue.hold(reviewer_id, focus, now, lease_end(settings, now))
 
 
 @dataclass(frozen=True)
@@ -445,6 +453,7 @@ def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime):
             undoes_event_id=event.id,
         )
         _queue_exports(uow, settings, approved)
+        _hold_in_action(uow, settings, reviewer_id, focus, now)
         message = f"undid: {_summary(event.action, event.payload)}"
         return ActionResult("undo", event_id, event.video_id, focus, message, changed)
 
