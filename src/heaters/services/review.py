@@ -532,7 +532,10 @@ def _held_state(uow: UnitOfWork, settings, reviewer_id: int, clip_id: int, now: 
     page = uow.review_queue.hold_and_page(reviewer_id, clip_id, now, lease_end(settings, now), PREFETCH)
     if page is None:
         raise NotFound(f"no clip {clip_id}")
-    return PageState(view_of(page, reviewer_id, now), page, page.upcoming)
+    view = view_of(page, reviewer_id, now)
+    if view.held_by is None:
+        uow.review_queue.release_others(reviewer_id, clip_id)
+    return PageState(view, page, page.upcoming)
 
 
 def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime, wanted: _Next) -> PageState:
@@ -546,6 +549,7 @@ def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime
         exclude_id=wanted.exclude_id,
         only_video=wanted.only_video,
     )
+    uow.review_queue.release_others(reviewer_id, page.id if page is not None else None)
     if page is None:
         return PageState(None, None, uow.review_queue.upcoming_from_start(now, PREFETCH), wanted.only_video)
     return PageState(view_of(page, reviewer_id, now), page, page.upcoming, wanted.only_video)

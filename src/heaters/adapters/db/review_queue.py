@@ -25,16 +25,17 @@ _HOLD = """
     WHERE id = :clip_id AND (claimed_by IS NULL OR claimed_by = :reviewer_id OR claim_expires_at < :now)
 """
 # A reviewer holds one clip at a time: taking a clip lets go of any other (an old claim in another video must
-# not pull the reviewer back to it, nor keep it from others until it expires).
-# Best effort and never waiting: a row locked by someone's action right now (which locks the whole timeline of
-# its video) is passed over — waiting for it while holding the clip taken here could deadlock with that action.
-_RELEASE_OTHERS = """
+# not pull the reviewer back to it, nor keep it from others until it expires). Best effort and never waiting:
+# a row locked by someone's action right now is passed over. A statement of its own, run after the claim: a
+# statement holding a freshly claimed clip must not take other rows (an action locking the whole timeline of a
+# video waits on that clip in turn: a deadlock).
+_RELEASE_OTHERS = text("""
     UPDATE clips SET claimed_by = NULL, claim_expires_at = NULL
     WHERE id IN (
-        SELECT id FROM clips WHERE claimed_by = :reviewer_id AND id NOT IN (SELECT id FROM {kept})
+        SELECT id FROM clips WHERE claimed_by = :reviewer_id AND id <> :keep_id
         FOR UPDATE SKIP LOCKED
     )
-"""
+""")
 # The queue's order: the clip this reviewer holds (unexpired) first; then pending clips before skipped ones;
 # then the video the reviewer just worked on (its clips after the one acted on first); skipped clips least
 # recently skipped first; then by video and time. Never the clip just acted on (`exclude_id`); a skipped clip
@@ -94,21 +95,9 @@ _ACTIVE_AT = text("""
 _HOLD_STATEMENT = text(_HOLD)
 # Holding and reading in one statement: the read sees the row as it was before the claim, which changes
 # nothing the page shows (a claim touches only who holds the clip).
-_HOLD_THEN_PAGE = text(
-    "WITH held AS ("
-    + _HOLD
-    + " RETURNING id), released AS ("
-    + _RELEASE_OTHERS.format(kept="(SELECT CAST(:clip_id AS integer) AS id) AS k")
-    + ") "
-    + _CLIP_PAGE.format(target=":clip_id")
-)
+_HOLD_THEN_PAGE = text("WITH held AS (" + _HOLD + " RETURNING id) " + _CLIP_PAGE.format(target=":clip_id"))
 _CLAIM_NEXT_THEN_PAGE = text(
-    "WITH claimed AS ("
-    + _CLAIM_NEXT
-    + "), released AS ("
-    + _RELEASE_OTHERS.format(kept="claimed")
-    + ") "
-    + _CLIP_PAGE.format(target="(SELECT id FROM claimed)")
+    "WITH claimed AS (" + _CLAIM_NEXT + ") " + _CLIP_PAGE.format(target="(SELECT id FROM claimed)")
 )
 _UPCOMING_FROM_START = text(_UPCOMING.format(after=""))
 
@@ -191,6 +180,10 @@ class ReviewQueue(Gateway):
             "prefer_start": after[1] if after else 0,
         }
         return _page(self.conn.execute(_CLAIM_NEXT_THEN_PAGE, params).first())
+
+    def release_others(self, reviewer_id: int, keep_id: int | None) -> None:
+        """Let go of every claim of this reviewer but `keep_id` (see `_RELEASE_OTHERS`)."""
+        self.conn.execute(_RELEASE_OTHERS, {"reviewer_id": reviewer_id, "keep_id": keep_id if keep_id else -1})
 
     def active_at_start_of(self, clip_id: int) -> int | None:
         """The active clip that now holds the first frame of `clip_id` (itself, or its replacement)."""
