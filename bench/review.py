@@ -299,8 +299,10 @@ def measure(
                 assert response.status_code == 200, response.text
                 after = {"approve": "review_approved", "skip": "review_skipped"}.get(action)
                 if after is None:  # undo: the answer shows the clip it restored
-                    after = response.json()["state"]["clip"]["state"]
-                local_sent.append((clip["video_id"], clip["id"], after, start))
+                    restored = response.json()["state"]["clip"]
+                    local_sent.append((restored["video_id"], restored["id"], restored["state"], start))
+                else:
+                    local_sent.append((clip["video_id"], clip["id"], after, start))
                 state = response.json()["state"]
                 local_peer.append(timed(lambda: client.get("/health")))
         with lock:
