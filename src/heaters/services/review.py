@@ -95,6 +95,7 @@ class ActionResult:
     focus_clip_id: int | None  # the clip the reviewer should see next (None: take the next in the queue)
     message: str
     changed_clip_ids: tuple[int, ...] = field(default=())
+    acted_at: tuple[int, int] | None = None  # (video id, start frame) of the clip acted on: its video comes next
 
     def as_json(self) -> dict:
         return {
@@ -297,7 +298,7 @@ def _act(
     )
     _queue_exports(uow, settings, approved)
     _hold_in_action(uow, settings, reviewer_id, focus, now)
-    return ActionResult(str(action), event_id, locked.video_id, focus, message, changed)
+    return ActionResult(str(action), event_id, locked.video_id, focus, message, changed, (locked.video_id, clip.start))
 
 
 def _hold_in_action(uow: UnitOfWork, settings: Settings, reviewer_id: int, focus: int | None, now: datetime) -> None:
@@ -503,7 +504,7 @@ def _answer(
     if focus is not None:
         state = _held_state(uow, settings, reviewer_id, focus, now)
     else:
-        after = uow.timeline.clip_position(acted_on) if acted_on > 0 else None
+        after = result.acted_at
         # never hand back the clip just acted on (a skipped clip stays in the queue, for later)
         wanted = _Next(after=after, exclude_id=acted_on if acted_on > 0 else None, only_video=queue_video)
         state = _claim_next_state(uow, settings, reviewer_id, now, wanted)
@@ -533,7 +534,7 @@ def _held_state(uow: UnitOfWork, settings, reviewer_id: int, clip_id: int, now: 
     if page is None:
         raise NotFound(f"no clip {clip_id}")
     view = view_of(page, reviewer_id, now)
-    if view.held_by is None:
+    if view.held_by is None and page.holds_others:
         uow.review_queue.release_others(reviewer_id, clip_id)
     return PageState(view, page, page.upcoming)
 
@@ -549,7 +550,8 @@ def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime
         exclude_id=wanted.exclude_id,
         only_video=wanted.only_video,
     )
-    uow.review_queue.release_others(reviewer_id, page.id if page is not None else None)
+    if page is None or page.holds_others:
+        uow.review_queue.release_others(reviewer_id, page.id if page is not None else None)
     if page is None:
         return PageState(None, None, uow.review_queue.upcoming_from_start(now, PREFETCH), wanted.only_video)
     return PageState(view_of(page, reviewer_id, now), page, page.upcoming, wanted.only_video)

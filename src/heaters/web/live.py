@@ -29,6 +29,8 @@ class LiveTimelines:
         self.subscribers: dict[int, set[asyncio.Queue]] = defaultdict(set)
         self.listener = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.reading: set[int] = set()  # videos whose timeline is being read for their subscribers
+        self.stale: set[int] = set()  # … and changed again meanwhile
 
     def _ensure_listening(self) -> None:
         if self.listener is None:
@@ -41,13 +43,27 @@ class LiveTimelines:
             loop.call_soon_threadsafe(self._fan_out, video_id)
 
     def _fan_out(self, video_id: int) -> None:
-        if self.subscribers.get(video_id):
-            asyncio.ensure_future(self._send(video_id))
+        if not self.subscribers.get(video_id):
+            return
+        # One read of a video's timeline at a time: notices arriving meanwhile are folded into one more read
+        # right after it (a burst of actions on one video costs two reads, not one per action).
+        if video_id in self.reading:
+            self.stale.add(video_id)
+            return
+        self.reading.add(video_id)
+        asyncio.ensure_future(self._send(video_id))
 
     async def _send(self, video_id: int) -> None:
-        message = await run_in_threadpool(self.timeline_event, video_id)
-        for queue in list(self.subscribers.get(video_id, ())):
-            queue.put_nowait(message)
+        try:
+            while True:
+                self.stale.discard(video_id)
+                message = await run_in_threadpool(self.timeline_event, video_id)
+                for queue in list(self.subscribers.get(video_id, ())):
+                    queue.put_nowait(message)
+                if video_id not in self.stale:
+                    return
+        finally:
+            self.reading.discard(video_id)
 
     def timeline_event(self, video_id: int) -> str:
         clips = review.video_timeline(self.runtime, video_id)

@@ -84,7 +84,8 @@ _CLIP_PAGE = f"""
                                      ORDER BY t.start_frame), '[]')
             FROM clips AS t WHERE t.video_id = c.video_id AND t.state <> :superseded) AS timeline,
            ({_UPCOMING.format(after=_AFTER_CLIP)}) AS upcoming,
-           c.claimed_by, (SELECT name FROM users WHERE id = c.claimed_by), c.claim_expires_at
+           c.claimed_by, (SELECT name FROM users WHERE id = c.claimed_by), c.claim_expires_at,
+           EXISTS (SELECT 1 FROM clips AS o WHERE o.claimed_by = :reviewer_id AND o.id <> c.id) AS holds_others
     FROM clips AS c JOIN source_videos AS v ON v.id = c.video_id
     WHERE c.id = {{target}}
 """
@@ -123,6 +124,7 @@ class ClipPage:
     holder_id: int | None = None  # who held the clip before this read's own claim, and until when
     holder_name: str | None = None
     held_until: datetime | None = None
+    holds_others: bool = False  # the reader holds other clips too (to let go of: one clip at a time)
 
 
 def _page(row) -> ClipPage | None:
