@@ -74,7 +74,6 @@ _READ_TIMELINE = text("""
     ORDER BY start_frame
 """)
 _CLIP_EXISTS = text("SELECT 1 FROM clips WHERE id = :clip_id")
-_CLIP_POSITION = text("SELECT video_id, start_frame FROM clips WHERE id = :clip_id")
 _LOCK_CLIPS = text("""
     SELECT id, start_frame, end_frame, state, group_id FROM clips WHERE id = ANY(CAST(:ids AS integer[])) FOR UPDATE
 """)
@@ -155,11 +154,6 @@ class Timeline(Gateway):
         """The video's active clips by time, unlocked."""
         rows = self.conn.execute(_READ_TIMELINE, {"video_id": video_id, "superseded": _SUPERSEDED})
         return tuple(_clip(r) for r in rows)
-
-    def clip_position(self, clip_id: int) -> tuple[int, int] | None:
-        """(video id, start frame) of a clip, whatever its state."""
-        row = self.conn.execute(_CLIP_POSITION, {"clip_id": clip_id}).first()
-        return (row[0], row[1]) if row is not None else None
 
     def announce(self, video_id: int) -> None:
         """Tell every page showing the video that its clips changed, when this transaction commits."""
