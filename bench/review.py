@@ -12,12 +12,16 @@ in a temporary data directory; HTTP clients (httpx, one per reviewer, each signe
 - Action round trip: POST /api/clips/{id}/actions (approve / skip) and POST /api/undo, each answer
   including the next clip to show (claim + timeline + prefetch list). Peer: GET /health (one
   database ping) on the same server, interleaved: the floor of an HTTP + database round trip.
-Goals (issue 6): TTFB p95 < 150 ms, action round trip p95 < 50 ms.
+- Live-update delay: one more page per video listens to the video's live timeline (server-sent events,
+  fed by PostgreSQL LISTEN/NOTIFY) during the action phase; for each action, the time from the acting
+  reviewer sending it to the first event, on the other page, whose timeline shows its result.
+Goals (issues 6, 14): TTFB p95 < 150 ms, action round trip p95 < 50 ms, live update p95 < 1 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -50,7 +54,7 @@ def serve(data_dir: Path, database_url: str, port: int, peer_dir: Path) -> None:
     runtime = open_runtime(Settings(data_dir=data_dir, database_url=database_url))
     app = create_app(runtime)
     app.mount("/peer", StaticFiles(directory=peer_dir), name="peer")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
 
 
 def prepare(data_dir: Path, peer_dir: Path, videos: int, reviewers: int) -> tuple[str, list[tuple[int, int, int]]]:
@@ -187,7 +191,7 @@ def main() -> None:
                     pass
                 assert time.monotonic() < deadline and server.poll() is None, "server did not start"
                 time.sleep(0.1)
-            results = measure(base, clips, args.reviewers, args.rounds, server.pid, args.think_ms / 1000)
+            results = measure(base, clips, args.reviewers, args.rounds, server.pid, args.think_ms / 1000, args.videos)
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -200,7 +204,54 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int, think: float) -> dict[str, list[float]]:
+class Watcher:
+    """A page showing one video: reads its live timeline stream and notes when each clip state was seen."""
+
+    def __init__(self, base: str, video_id: int) -> None:
+        self.client, _ = signed_in_client(base, "reviewer0")
+        self.video_id = video_id
+        self.events: list[tuple[float, dict[int, str]]] = []
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        url = f"/api/review/videos/{self.video_id}/live"
+        while not self.stopping.is_set():
+            try:
+                with self.client.stream("GET", url, timeout=None) as response:
+                    event = None
+                    for line in response.iter_lines():
+                        if line.startswith("event:"):
+                            event = line[6:].strip()
+                        elif line.startswith("data:") and event == "timeline":
+                            now = time.perf_counter()
+                            data = json.loads(line[5:])
+                            self.events.append((now, {c["id"]: c["state"] for c in data["timeline"]}))
+                            self.connected.set()
+                        if self.stopping.is_set():
+                            return
+            except httpx.HTTPError:
+                if self.stopping.is_set():
+                    return
+                time.sleep(0.1)
+
+    def seen(self, clip_id: int, state: str, since: float) -> float | None:
+        for at, states in list(self.events):
+            if at >= since and states.get(clip_id) == state:
+                return at
+        return None
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.client.close()
+        self.thread.join(timeout=5)
+
+
+def measure(
+    base: str, clips, reviewers: int, rounds: int, server_pid: int, think: float, videos: int
+) -> dict[str, list[float]]:
     clients = [signed_in_client(base, f"reviewer{i}") for i in range(reviewers)]
     rng = random.Random(7)
 
@@ -208,7 +259,8 @@ def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int, thin
         if think:
             time.sleep(think * rng.uniform(0.5, 1.5))
 
-    results: dict[str, list[float]] = {k: [] for k in ("first", "cached", "peer_file", "action", "peer_health")}
+    results: dict[str, list[float]] = {k: [] for k in ("first", "cached", "peer_file", "action", "peer_health", "live")}
+    sent: list[tuple[int, int, str, float]] = []  # (video, clip, state after the action, when it was sent)
     lock = threading.Lock()
 
     # 1. clip video TTFB: each reviewer takes its share of distinct clips, all reviewers at once.
@@ -232,7 +284,7 @@ def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int, thin
         client, token = clients[index]
         headers = {"X-CSRF-Token": token, "Accept": "application/json"}
         state = client.get("/api/review/next").json()
-        local_actions, local_peer = [], []
+        local_actions, local_peer, local_sent = [], [], []
         for _ in range(rounds):
             for action in ("approve", "undo", "skip", "undo"):
                 pause()
@@ -245,17 +297,40 @@ def measure(base: str, clips, reviewers: int, rounds: int, server_pid: int, thin
                     response = client.post(url, json={"action": action}, headers=headers)
                 local_actions.append(time.perf_counter() - start)
                 assert response.status_code == 200, response.text
+                after = {"approve": "review_approved", "skip": "review_skipped"}.get(action)
+                if after is None:  # undo: the answer shows the clip it restored
+                    restored = response.json()["state"]["clip"]
+                    local_sent.append((restored["video_id"], restored["id"], restored["state"], start))
+                else:
+                    local_sent.append((clip["video_id"], clip["id"], after, start))
                 state = response.json()["state"]
                 local_peer.append(timed(lambda: client.get("/health")))
         with lock:
             results["action"] += local_actions
             results["peer_health"] += local_peer
+            sent.extend(local_sent)
 
+    watchers = [Watcher(base, video_id) for video_id in range(1, videos + 1)]  # a fresh database: ids 1…n
+    for w in watchers:
+        w.connected.wait(10)
     cpu_before = cpu_seconds(server_pid)
     run_parallel([lambda i=i: act(i) for i in range(reviewers)])
     results["server_cpu_per_request"] = [
         (cpu_seconds(server_pid) - cpu_before) / (len(results["action"]) + len(results["peer_health"]))
     ]
+    time.sleep(1.5)  # the last events
+    by_video = {w.video_id: w for w in watchers}
+    missed = 0
+    for video_id, clip_id, after, at in sent:
+        watcher = by_video.get(video_id)
+        seen = watcher.seen(clip_id, after, at) if watcher else None
+        if seen is None:
+            missed += 1
+        else:
+            results["live"].append(seen - at)
+    results["live_missed"] = [missed]
+    for w in watchers:
+        w.stop()
     for client, _ in clients:
         client.close()
     return results
@@ -280,6 +355,12 @@ def report(results: dict[str, list[float]], args) -> None:
     row("clip TTFB, first request (cut)", results["first"], results["peer_file"], "static file (pre-cut)", 150)
     row("clip TTFB, cached", results["cached"], results["peer_file"], "static file (pre-cut)", 150)
     row("action round trip (+ next clip)", results["action"], results["peer_health"], "GET /health (db ping)", 50)
+    live = results["live"]
+    print(
+        f"{'live update: key → other page (SSE)':<34} {len(live):>5} {pct(live, 0.5):>8.1f} {pct(live, 0.95):>8.1f}"
+        f"   (no peer; {results['live_missed'][0]} actions not seen)"
+        f"   <1000 ms: {'yes' if pct(live, 0.95) < 1000 else 'NO'}"
+    )
     print(
         f"(mean action {statistics.mean(results['action']) * 1000:.1f} ms; server CPU per request in the action"
         f" phase, actions and pings together: {results['server_cpu_per_request'][0] * 1000:.1f} ms;"

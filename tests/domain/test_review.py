@@ -86,7 +86,6 @@ def test_decisions_move_a_clip_under_review_to_the_decision_state(action, start,
     ("action", "state", "message"),
     [
         (approve, A, "clip 7 is already approved"),
-        (skip, S, "clip 7 is already skipped"),
         (archive, X, "clip 7 is already archived"),
         (approve, X, "cannot approve clip 7: it is archived"),
         (skip, A, "cannot skip clip 7: it is already approved"),
@@ -100,6 +99,12 @@ def test_decisions_refuse_clips_not_under_review(action, state, message):
         action(clip(7, state))
 
 
+def test_skipping_a_skipped_clip_changes_nothing_and_is_an_effect_of_its_own():
+    effect = skip(clip(7, S))
+    assert effect == ReviewEffect(ActionKind.SKIP, ())
+    assert undo(effect, as_map(clip(7, S))) == ReviewEffect(ActionKind.UNDO, ())
+
+
 def test_decide_only_takes_simple_decisions():
     with pytest.raises(ValueError):
         decide(ActionKind.GROUP, clip(7))
@@ -108,12 +113,25 @@ def test_decide_only_takes_simple_decisions():
 # --- group --------------------------------------------------------------------------------------------
 
 
-def test_group_two_pending_clips_approves_both_in_a_group_named_by_the_first():
-    effect = group(clip(8), previous=clip(7))
-    assert effect.changes == (StateChange(7, P, A), StateChange(8, P, A))
+def test_group_with_a_skipped_previous_approves_both_in_a_group_named_by_the_first():
+    effect = group(clip(8), previous=clip(7, S))
+    assert effect.changes == (StateChange(7, S, A), StateChange(8, P, A))
     assert effect.group_changes == (GroupChange(7, None, 7), GroupChange(8, None, 7))
-    after = apply_effect(as_map(clip(7), clip(8)), effect)
+    after = apply_effect(as_map(clip(7, S), clip(8)), effect)
     assert after == as_map(clip(7, A, 7), clip(8, A, 7))
+
+
+@pytest.mark.parametrize("state", [P])
+def test_group_never_decides_a_previous_clip_nobody_reviewed(state):
+    with pytest.raises(Refused, match=r"previous clip \(7\): it has not been reviewed yet"):
+        group(clip(8), previous=clip(7, state))
+
+
+@pytest.mark.parametrize("state", [EXPORTING, EXPORTED])
+def test_group_is_metadata_it_joins_an_exported_previous_clip(state):
+    effect = group(clip(8), previous=clip(7, state))
+    assert effect.changes == (StateChange(8, P, A),)
+    assert effect.group_changes == (GroupChange(7, None, 7), GroupChange(8, None, 7))
 
 
 def test_group_with_an_approved_ungrouped_previous_starts_a_group():
@@ -128,10 +146,10 @@ def test_group_with_an_already_grouped_previous_joins_its_group():
     assert effect.group_changes == (GroupChange(8, None, 6),)
 
 
-def test_group_an_approved_clip_with_a_pending_previous():
-    effect = group(clip(8, A), previous=clip(7))
-    assert effect.changes == (StateChange(7, P, A),)
-    assert apply_effect(as_map(clip(7), clip(8, A)), effect) == as_map(clip(7, A, 7), clip(8, A, 7))
+def test_group_an_approved_clip_with_a_skipped_previous():
+    effect = group(clip(8, A), previous=clip(7, S))
+    assert effect.changes == (StateChange(7, S, A),)
+    assert apply_effect(as_map(clip(7, S), clip(8, A)), effect) == as_map(clip(7, A, 7), clip(8, A, 7))
 
 
 def test_group_refuses_the_first_clip_of_a_video():
@@ -141,16 +159,16 @@ def test_group_refuses_the_first_clip_of_a_video():
 
 @pytest.mark.parametrize(
     ("state", "said"),
-    [(EXPORTING, "being exported"), (EXPORTED, "already exported"), (X, "archived")],
+    [(X, "archived")],
 )
 def test_group_refuses_a_previous_clip_that_moved_on(state, said):
     with pytest.raises(Refused, match=rf"with the previous clip \(7\): that clip is {said}"):
         group(clip(8), previous=clip(7, state))
 
 
-def test_group_refuses_a_clip_that_moved_on():
-    with pytest.raises(Refused, match="cannot group clip 8: it is already exported"):
-        group(clip(8, EXPORTED), previous=clip(7))
+def test_group_refuses_a_clip_that_was_archived():
+    with pytest.raises(Refused, match="cannot group clip 8: it is archived"):
+        group(clip(8, X), previous=clip(7, A))
 
 
 def test_group_refuses_a_clip_already_grouped_with_its_previous():
@@ -160,7 +178,7 @@ def test_group_refuses_a_clip_already_grouped_with_its_previous():
 
 def test_group_refuses_a_clip_that_starts_another_group():
     with pytest.raises(Refused, match="already starts a group"):
-        group(clip(8, A, 8), previous=clip(7))
+        group(clip(8, A, 8), previous=clip(7, S))
 
 
 # --- undo ---------------------------------------------------------------------------------------------
@@ -196,7 +214,7 @@ def test_undo_of_skip_is_refused_once_a_cut_replaced_the_clip():
 
 
 def test_undo_of_group_restores_both_clips_and_their_groups():
-    before = as_map(clip(7), clip(8))
+    before = as_map(clip(7, S), clip(8))
     effect = group(before[8], previous=before[7])
     grouped = apply_effect(before, effect)
     assert apply_effect(grouped, undo(effect, grouped, following=clip(9))) == before
@@ -210,7 +228,7 @@ def test_undo_of_joining_a_group_leaves_the_earlier_members_alone():
 
 
 def test_undo_of_group_is_refused_once_a_member_is_exporting():
-    before = as_map(clip(7), clip(8))
+    before = as_map(clip(7, S), clip(8))
     effect = group(before[8], previous=before[7])
     moved_on = as_map(clip(7, EXPORTING, 7), clip(8, A, 7))
     with pytest.raises(Refused, match="cannot undo the group of clip 7: it is now being exported"):
@@ -218,7 +236,7 @@ def test_undo_of_group_is_refused_once_a_member_is_exporting():
 
 
 def test_undo_of_group_is_refused_when_the_following_clip_joined_since():
-    before = as_map(clip(7), clip(8))
+    before = as_map(clip(7, S), clip(8))
     effect = group(before[8], previous=before[7])
     grouped = apply_effect(before, effect)
     with pytest.raises(Refused, match="clip 9 was grouped with it since"):
@@ -232,7 +250,7 @@ def test_undo_of_approve_is_refused_when_the_clip_was_grouped_since():
 
 
 def test_undo_of_group_is_refused_when_its_group_changed():
-    effect = group(clip(8), previous=clip(7))
+    effect = group(clip(8), previous=clip(7, S))
     with pytest.raises(Refused, match="its group has changed"):
         undo(effect, as_map(clip(7, A, 3), clip(8, A, 7)))
 
@@ -251,7 +269,7 @@ def test_apply_effect_refuses_a_clip_that_changed_meanwhile():
 
 
 def test_effect_payload_round_trips():
-    effect = group(clip(8), previous=clip(7))
+    effect = group(clip(8), previous=clip(7, S))
     assert ReviewEffect.from_payload(effect.to_payload()) == effect
 
 
@@ -295,7 +313,7 @@ def test_any_sequence_of_review_actions_undoes_back_to_the_start(actions, start_
                 assert c.state is A
                 assert all(clips[i].group_id == c.group_id for i in range(c.group_id, c.id + 1))
     for effect in reversed(done):
-        last = max(effect.clip_ids)
+        last = max(effect.clip_ids, default=0)
         clips = apply_effect(clips, undo(effect, clips, following=clips.get(last + 1)))
     assert clips == start
 

@@ -139,7 +139,9 @@ def timeline(page) -> list[dict]:
 
 
 def press(page, key: str) -> dict | None:
-    """Press a key and wait for its action's answer; fail on a refusal shown to the reviewer."""
+    """Press a key once the clip is on screen (decision keys pressed earlier are ignored by design) and wait
+    for its action's answer; fail on a refusal shown to the reviewer."""
+    page.wait_for_function("!window.heaters.state().clip || window.heaters.ready()")
     page.keyboard.press(key)
     wait_idle(page)
     notice = page.locator("#notice")
@@ -210,7 +212,8 @@ def review_every_clip(page) -> dict[int, str]:
             page.wait_for_function("f => document.querySelector('#frame-now').textContent === String(f)", arg=at)
             before = len(timeline(page))
             piece = press(page, "k")
-            assert (piece["start_frame"], piece["end_frame"]) == (current["start_frame"], current["start_frame"] + at)
+            # the page shows the piece holding the split frame: the playhead stays where it was
+            assert (piece["start_frame"], piece["end_frame"]) == (current["start_frame"] + at, current["end_frame"])
             assert len(timeline(page)) == before + 1
             split_done = True
         current = press(page, "a")

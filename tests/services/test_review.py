@@ -98,10 +98,11 @@ def test_split_merge_move_then_undo_three_times_restores_the_exact_timeline(runt
     second = original[1]
     split = act(runtime, ana.id, second.id, "split", frame=75)
     assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 75), (75, 100), (100, 150), (150, 200)]
+    assert split.focus_clip_id == review.video_timeline(runtime, video)[2].id  # the piece holding the split frame
     third = review.video_timeline(runtime, video)[3]
     act(runtime, ana.id, third.id, "merge")
     assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 75), (75, 150), (150, 200)]
-    act(runtime, ana.id, split.focus_clip_id, "move_cut", frame=75, to_frame=80)
+    act(runtime, ana.id, review.video_timeline(runtime, video)[1].id, "move_cut", frame=75, to_frame=80)
     assert [(s, e) for s, e, _ in spans(runtime, video)] == [(0, 50), (50, 80), (80, 150), (150, 200)]
     for _ in range(3):
         undo(runtime, ana.id)

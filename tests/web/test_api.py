@@ -123,11 +123,11 @@ def test_a_cut_operation_changes_the_clips_url_and_etag(client, video_id, runtim
     )
     assert answer.status_code == 200, answer.text
     shown = answer.json()["state"]["clip"]
-    assert (shown["start_frame"], shown["end_frame"]) == (76, 106)
-    assert shown["video_url"] == f"/clips/{shown['id']}/video.mp4?v=76-106"
+    assert (shown["start_frame"], shown["end_frame"]) == (106, 137)  # the piece holding the split frame
+    assert shown["video_url"] == f"/clips/{shown['id']}/video.mp4?v=106-137"
     after = client.get(shown["video_url"])
     assert after.headers["etag"] != before.headers["etag"]
-    assert decoded_frames(after.content) == 30
+    assert decoded_frames(after.content) == 31
 
 
 def test_timeline_strip_is_a_jpeg_and_cached(client, video_id):

@@ -79,6 +79,9 @@ def shown(page) -> dict:
 
 
 def press(page, key):
+    """Press a key as a reviewer does: once the clip on screen shows its first frame (decision keys pressed
+    earlier are ignored by design), then wait for the answer."""
+    page.wait_for_function("!window.heaters.state().clip || !window.heaters.ready || window.heaters.ready()")
     page.keyboard.press(key)
     wait_idle(page)
 
@@ -176,15 +179,16 @@ def test_split_merge_move_then_undo_three_times_restores_the_exact_timeline(
     sign_in(page, target=f"/review/{original_ids[1]}")  # clip [30, 76)
     wait_playing(page, original_ids[1])
     pause_at(page, 10)
-    press(page, "k")  # split at video frame 40
+    press(page, "k")  # split at video frame 40: the page shows the piece holding the playhead
     assert [s[:2] for s in spans(runtime, video_id)][:3] == [(0, 30), (30, 40), (40, 76)]
-    assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (30, 40)
-    press(page, "m")  # merge [30, 40) into [0, 30)
-    assert [s[:2] for s in spans(runtime, video_id)][:2] == [(0, 40), (40, 76)]
-    assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (0, 40)
+    assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (40, 76)
+    page.wait_for_function("window.heaters.ready()")
+    press(page, "m")  # merge [40, 76) into [30, 40)
+    assert [s[:2] for s in spans(runtime, video_id)][:2] == [(0, 30), (30, 76)]
+    assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (30, 76)
     page.wait_for_function("window.heaters.video.readyState >= 1")
-    press(page, "Shift+ArrowRight")  # the cut nearest to the playhead is at 40
-    assert [s[:2] for s in spans(runtime, video_id)][:2] == [(0, 41), (41, 76)]
+    press(page, "Shift+ArrowRight")  # the clip's boundary nearest to the playhead (video frame 40) is 30
+    assert [s[:2] for s in spans(runtime, video_id)][:2] == [(0, 31), (31, 76)]
     page.wait_for_function("window.heaters.video.readyState >= 2 && !window.heaters.video.seeking")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review-after-cuts.png"))

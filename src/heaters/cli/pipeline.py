@@ -113,7 +113,10 @@ def serve(
     try:
         log.info("serving on http://%s:%s/ (worker in process: %s)", host, port, "yes" if worker else "no")
         # Logging is ours (configure_logging): uvicorn's config would replace it; its access log is ours too.
-        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
+        # Open live-timeline streams are cut after a moment: SIGTERM stops the server promptly.
+        uvicorn.run(
+            create_app(runtime), host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=2
+        )
     finally:
         if background is not None:
             background.stop()

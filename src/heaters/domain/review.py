@@ -44,8 +44,10 @@ DECISION_STATES: dict[ActionKind, ClipState] = {
     ActionKind.SKIP: ClipState.REVIEW_SKIPPED,
     ActionKind.ARCHIVE: ClipState.REVIEW_ARCHIVED,
 }
-# Grouping accepts clips that are under review or approved but not yet picked up by the export.
-_GROUPABLE: frozenset[ClipState] = UNDER_REVIEW | {ClipState.REVIEW_APPROVED}
+# A group is metadata: it joins clips that are under review or kept (approved, exported or further on —
+# the manifest is rewritten at the next export), never archived or superseded ones.
+_NOT_GROUPABLE: frozenset[ClipState] = frozenset({ClipState.REVIEW_ARCHIVED, ClipState.SUPERSEDED})
+_GROUPABLE: frozenset[ClipState] = frozenset(ClipState) - _NOT_GROUPABLE
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,14 @@ def _change(clip: Clip, after: ClipState) -> StateChange:
 
 
 def decide(kind: ActionKind, clip: Clip) -> ReviewEffect:
-    """Approve, skip or archive a clip that is under review (pending or skipped)."""
+    """Approve, skip or archive a clip that is under review (pending or skipped). Skipping a skipped clip
+    changes nothing but says "not now either": the queue passes over it from then on (an effect without
+    changes, which the audit event records)."""
     if kind not in DECISION_STATES:
         raise ValueError(f"{kind} is not a simple review decision")
     target = DECISION_STATES[kind]
+    if kind is ActionKind.SKIP and clip.state is ClipState.REVIEW_SKIPPED:
+        return ReviewEffect(kind, ())
     if clip.state is target:
         raise Refused(f"clip {clip.id} is already {target.removeprefix('review_')}")
     if clip.state not in UNDER_REVIEW:
@@ -121,12 +127,19 @@ def archive(clip: Clip) -> ReviewEffect:
 
 
 def group(clip: Clip, previous: Clip | None) -> ReviewEffect:
-    """Group `clip` with `previous`, the active clip just before it in the same video: both approved, one
-    group. Joins the previous clip's group when it already has one."""
+    """Group `clip` with `previous`, the active clip just before it in the same video: one group, `clip`
+    approved if it is under review. Joins the previous clip's group when it already has one. The previous
+    clip must have been reviewed: a skipped one is approved with it (the caller says so), a pending one is
+    refused — grouping never decides a clip nobody has looked at."""
     if previous is None:
         raise Refused(f"cannot group clip {clip.id}: it is the first clip of the video, there is no previous clip")
     if clip.state not in _GROUPABLE:
         raise Refused(f"cannot group clip {clip.id}: it is {describe_state(clip.state)}")
+    if previous.state is ClipState.PENDING_REVIEW:
+        raise Refused(
+            f"cannot group clip {clip.id} with the previous clip ({previous.id}): it has not been reviewed yet; "
+            "review it first"
+        )
     if previous.state not in _GROUPABLE:
         raise Refused(
             f"cannot group clip {clip.id} with the previous clip ({previous.id}): "

@@ -27,8 +27,9 @@ class VideoRow:
     fps: float | None
     clips: int
     pending_review: int
-    reviewed: int
-    last_run_outcome: str | None
+    reviewed: int  # decided: neither pending nor skipped
+    skipped: int = 0
+    last_run_outcome: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -58,6 +59,7 @@ class VideoRow:
             "clips": self.clips,
             "pending_review": self.pending_review,
             "reviewed": self.reviewed,
+            "skipped": self.skipped,
             "failed": self.failed,
             "retryable": self.retryable,
             "running": self.running,
@@ -82,7 +84,8 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
             fps=v.fps,
             clips=v.clips,
             pending_review=v.pending_review,
-            reviewed=v.clips - v.pending_review,
+            reviewed=v.clips - v.pending_review - v.skipped,
+            skipped=v.skipped,
             last_run_outcome=v.last_run_outcome,
         )
         for v in summaries

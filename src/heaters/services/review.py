@@ -12,7 +12,7 @@ web API, the tests and the benchmark alike; `next_page` and `open_page` show a c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from heaters.adapters.db.review_queue import ClipPage
@@ -20,9 +20,10 @@ from heaters.adapters.db.uow import UnitOfWork, connection, transaction
 from heaters.config import Settings
 from heaters.domain import review as review_domain
 from heaters.domain import timeline as timeline_domain
+from heaters.domain.cut_review import CutItem, cut_review_items
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.framegrid import fps_or_default, frames_in
-from heaters.domain.review import CUT_ACTIONS, ActionKind, ReviewEffect
+from heaters.domain.review import CUT_ACTIONS, ActionKind, HeldByAnother, ReviewEffect
 from heaters.domain.stages import EXPORT
 from heaters.domain.states import UNDER_REVIEW, ClipState
 from heaters.domain.timeline import AppliedCut, Clip
@@ -46,6 +47,8 @@ class ClipView:
     position: int  # 1-based among the video's active clips
     count: int
     video_frames: int
+    held_by: str | None = None  # another reviewer holding the clip: it can be viewed, not acted on
+    held_until: datetime | None = None
 
     @property
     def frames(self) -> int:
@@ -68,6 +71,8 @@ class ClipView:
             "position": self.position,
             "count": self.count,
             "video_frames": self.video_frames,
+            "held_by": self.held_by,
+            "held_until": self.held_until.astimezone(UTC).strftime("%H:%M:%S UTC") if self.held_until else None,
         }
 
 
@@ -79,6 +84,7 @@ class PageState:
     clip: ClipView | None
     page: ClipPage | None
     upcoming: list[list]  # [id, start_frame, end_frame]
+    queue_video: int | None = None  # a per-video queue: only this video's clips
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class ActionResult:
     focus_clip_id: int | None  # the clip the reviewer should see next (None: take the next in the queue)
     message: str
     changed_clip_ids: tuple[int, ...] = field(default=())
+    acted_at: tuple[int, int] | None = None  # (video id, start frame) of the clip acted on: its video comes next
 
     def as_json(self) -> dict:
         return {
@@ -117,20 +124,84 @@ def lease_end(settings: Settings, now: datetime) -> datetime:
 # --- showing clips
 
 
-def next_page(runtime: Runtime, reviewer_id: int) -> PageState:
-    """Claim the next clip to review for a lease and show it: a clip this reviewer already holds, else the
-    next pending clip (by video, then time), else a skipped one — skipping means "later", not "never". Two
-    reviewers never hold the same clip; an expired claim is free again."""
+def next_page(runtime: Runtime, reviewer_id: int, video_id: int | None = None) -> PageState:
+    """Claim the next clip to review for a lease and show it: a clip this reviewer holds, else the next
+    pending clip (by video, then time), else a skipped one — skipping means "later": once more, after the
+    pending clips; skipped again, it leaves the queue, so the queue ends. Two reviewers never hold the same
+    clip; an expired claim is free again. `video_id`: that video's queue only."""
     now = datetime.now(UTC)
     with transaction(runtime.database) as uow:
-        return _claim_next_state(uow, runtime.settings, reviewer_id, now)
+        return _claim_next_state(uow, runtime.settings, reviewer_id, now, _Next(only_video=video_id))
 
 
-def open_page(runtime: Runtime, reviewer_id: int, clip_id: int) -> PageState:
-    """Show a specific clip (a link, a click on the timeline), held unless another reviewer holds it."""
+def open_page(runtime: Runtime, reviewer_id: int, clip_id: int, video_id: int | None = None) -> PageState:
+    """Show a specific clip (a link, a click on the timeline), held unless another reviewer holds it. A clip
+    replaced by a cut operation shows the clip that now holds its first frame (the page's URL follows)."""
     now = datetime.now(UTC)
     with transaction(runtime.database) as uow:
-        return _held_state(uow, runtime.settings, reviewer_id, clip_id, now)
+        state = _held_state(uow, runtime.settings, reviewer_id, clip_id, now)
+        if state.clip is not None and state.clip.state == ClipState.SUPERSEDED:
+            current = uow.review_queue.active_at_start_of(clip_id)
+            if current is not None:
+                state = _held_state(uow, runtime.settings, reviewer_id, current, now)
+        return replace(state, queue_video=video_id)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One of the reviewer's recent actions, for the history panel."""
+
+    event_id: int
+    action: str
+    video_id: int
+    clip_id: int | None
+    at: datetime
+    undone: bool
+    summary: str
+
+    def as_json(self) -> dict:
+        return {
+            "event_id": self.event_id,
+            "action": self.action,
+            "video_id": self.video_id,
+            "clip_id": self.clip_id,
+            "at": self.at.astimezone(UTC).strftime("%H:%M:%S"),
+            "undone": self.undone,
+            "summary": self.summary,
+        }
+
+
+def history(runtime: Runtime, reviewer_id: int, limit: int = 15) -> list[HistoryEntry]:
+    """The reviewer's own recent actions, newest first, each saying whether it was undone."""
+    with connection(runtime.database) as uow:
+        records = uow.events.history(reviewer_id, ActionKind.UNDO, limit)
+    return [
+        HistoryEntry(r.id, r.action, r.video_id, r.clip_id, r.created_at, r.undone, _summary(r.action, r.payload))
+        for r in records
+    ]
+
+
+def _summary(action: str, payload: dict) -> str:
+    clip = payload.get("clip_id")
+    if action == ActionKind.SPLIT:
+        return f"split clip {clip} at frame {payload.get('frame')}"
+    if action == ActionKind.MOVE_CUT:
+        return f"moved cut {payload.get('frame')} → {payload.get('to_frame')}"
+    if action == ActionKind.MERGE:
+        return f"merged clip {clip} into the previous clip"
+    if action == ActionKind.SKIP and payload.get("again"):
+        return f"skipped clip {clip} again"
+    return f"{_PAST_TENSE.get(ActionKind(action), action)} clip {clip}"
+
+
+def cut_review(runtime: Runtime, video_id: int) -> list[CutItem]:
+    """The video's cuts and suggested cuts, least confident first (cut-review mode)."""
+    with connection(runtime.database) as uow:
+        timeline = uow.timeline.read(video_id)
+        detected = [(b.frame, b.kind, b.confidence, b.suggested) for b in uow.cut_review.boundaries(video_id)]
+    if not timeline:
+        raise NotFound(f"no clips for video {video_id}")
+    return cut_review_items(timeline, detected)
 
 
 def video_timeline(runtime: Runtime, video_id: int) -> tuple[Clip, ...]:
@@ -150,6 +221,7 @@ def act_and_show(
     frame: int | None = None,
     to_frame: int | None = None,
     delta: int | None = None,
+    queue_video: int | None = None,
 ) -> Answer:
     """Perform one review action on `clip_id`, then claim or hold what the reviewer sees next. `frame` is a
     video frame (split at it / the cut to move); `to_frame` is where a moved cut goes — or, with `delta`, the
@@ -160,17 +232,20 @@ def act_and_show(
         with uow.transaction():
             moves = _Frames(frame, to_frame, delta)
             result = _act(uow, runtime.settings, reviewer_id, clip_id, ActionKind(action), moves, now)
-        return _answer(uow, runtime.settings, reviewer_id, clip_id, result, now)
+        return _answer(uow, runtime.settings, reviewer_id, clip_id, result, now, queue_video)
 
 
-def undo_and_show(runtime: Runtime, reviewer_id: int) -> Answer:
-    """Undo this reviewer's most recent action not yet undone (repeated calls walk further back), then show
-    the clip it concerned."""
+def undo_and_show(
+    runtime: Runtime, reviewer_id: int, event_id: int | None = None, queue_video: int | None = None
+) -> Answer:
+    """Undo this reviewer's most recent action that can still be undone (repeated calls walk further back;
+    actions that can no longer be undone — their clip was exported — are stepped over, and the answer says
+    so), or the action `event_id` when that is still legal; then show the clip it concerned."""
     now = datetime.now(UTC)
     with connection(runtime.database) as uow:
         with uow.transaction():
-            result = _undo(uow, runtime.settings, reviewer_id, now)
-        return _answer(uow, runtime.settings, reviewer_id, -1, result, now)
+            result = _undo(uow, runtime.settings, reviewer_id, now, event_id)
+        return _answer(uow, runtime.settings, reviewer_id, -1, result, now, queue_video)
 
 
 def _act(
@@ -188,7 +263,7 @@ def _act(
     timeline = locked.clips
     clip = next(c for c in timeline if c.id == clip_id)
     frame, to_frame = frames.resolve(action, timeline)
-    payload = {"clip_id": clip_id, "frame": frame, "to_frame": to_frame}
+    payload: dict = {"clip_id": clip_id, "frame": frame, "to_frame": to_frame}
 
     if action in CUT_ACTIONS:
         min_frames = frames_in(settings.min_clip_seconds, locked.fps)
@@ -196,7 +271,7 @@ def _act(
         review_domain.check_not_held_by_others(plan.retire, locked.claims, reviewer_id, now)
         new_ids, _ = uow.timeline.apply_cut_plan(locked.video_id, timeline, plan, reviewer_id)
         applied = timeline_domain.record_applied(timeline, plan, new_ids)
-        focus = _focus_after_cut(new_ids, plan, clip)
+        focus = _focus_after_cut(action, new_ids, plan, clip, frame)
         inverse = {"cut": applied.to_payload()}
         changed = (*plan.retire, *new_ids)
         message = _cut_message(action, plan)
@@ -205,10 +280,13 @@ def _act(
         effect = _decision(action, timeline, clip)
         review_domain.check_not_held_by_others(effect.clip_ids, locked.claims, reviewer_id, now)
         uow.timeline.apply_review_effect(effect, reviewer_id, now)
+        uow.timeline.announce(locked.video_id)
         inverse = {"effect": effect.to_payload()}
         focus = None
         changed = tuple(sorted(effect.clip_ids))
-        message = f"{_PAST_TENSE[action]} clip {clip_id}"
+        message = _decision_message(action, clip, effect)
+        if action is ActionKind.SKIP and not effect.changes:
+            payload["again"] = True  # the queue passes over it from now on
         approved = _approved_after(timeline, effect)
     event_id = uow.events.append(
         actor_id=reviewer_id,
@@ -219,7 +297,15 @@ def _act(
         inverse=inverse,
     )
     _queue_exports(uow, settings, approved)
-    return ActionResult(str(action), event_id, locked.video_id, focus, message, changed)
+    _hold_in_action(uow, settings, reviewer_id, focus, now)
+    return ActionResult(str(action), event_id, locked.video_id, focus, message, changed, (locked.video_id, clip.start))
+
+
+def _hold_in_action(uow: UnitOfWork, settings: Settings, reviewer_id: int, focus: int | None, now: datetime) -> None:
+    """The clip the reviewer sees next, when the action names it (a new piece, a restored clip), is held in the
+    action's own transaction: no other reviewer's claim can take it between the commit and the page read."""
+    if focus is not None:
+        uow.review_queue.hold(reviewer_id, focus, now, lease_end(settings, now))
 
 
 @dataclass(frozen=True)
@@ -239,6 +325,19 @@ class _Frames:
         if cut is None:
             raise Refused("this video has no cuts to move")
         return cut, cut + self.delta
+
+
+def _decision_message(action: ActionKind, clip: Clip, effect: ReviewEffect) -> str:
+    if action is ActionKind.SKIP and not effect.changes:
+        return f"skipped clip {clip.id} again: it leaves the queue (open it from the timeline to decide it)"
+    message = f"{_PAST_TENSE[action]} clip {clip.id}"
+    others = [c for c in effect.changes if c.clip_id != clip.id]
+    if action is ActionKind.GROUP:
+        group_id = next((g.after for g in effect.group_changes), clip.group_id)
+        message += f" with the previous clip (group {group_id})"
+    for change in others:  # never change another clip's decision without saying so
+        message += f"; clip {change.clip_id} was {change.before.removeprefix('review_')}, now approved"
+    return message
 
 
 _PAST_TENSE = {
@@ -268,13 +367,17 @@ def _cut_plan(action, timeline, clip, frame, to_frame, min_frames):
     return timeline_domain.move_cut(timeline, frame, to_frame, min_frames)
 
 
-def _focus_after_cut(new_ids, plan, clip) -> int | None:
-    """After a split show the first piece; after a merge the merged clip; after a move, the piece that
-    now holds the start of the clip the reviewer was looking at (or its new self)."""
+def _focus_after_cut(action: ActionKind, new_ids, plan, clip, frame) -> int | None:
+    """After a split show the piece that holds the split frame (the playhead stays where it was, so the next
+    K splits further on); after a merge the merged clip; after a move the new self of the clip the reviewer
+    was looking at (the earlier or the later clip of the cut), so repeated nudges stay on it."""
     if not new_ids:
         return None
+    if action is ActionKind.MOVE_CUT and clip.id in plan.retire:
+        return new_ids[plan.retire.index(clip.id)]
+    at = frame if action is ActionKind.SPLIT and frame is not None else clip.start
     for clip_id, (start, end) in zip(new_ids, plan.create, strict=True):
-        if start <= clip.start < end:
+        if start <= at < end:
             return clip_id
     return new_ids[0]
 
@@ -284,10 +387,37 @@ def _cut_message(action: ActionKind, plan) -> str:
     return {"split": "split into", "merge": "merged into", "move_cut": "moved cut:"}[action] + " " + spans
 
 
-def _undo(uow: UnitOfWork, settings: Settings, reviewer_id: int, now: datetime) -> ActionResult:
-    event = uow.events.last_undoable(reviewer_id, ActionKind.UNDO)
-    if event is None:
-        raise Refused("nothing to undo")
+def _undo(
+    uow: UnitOfWork, settings: Settings, reviewer_id: int, now: datetime, event_id: int | None = None
+) -> ActionResult:
+    candidates = uow.events.recent_undoable(reviewer_id, ActionKind.UNDO, UNDO_LOOKBACK, event_id)
+    if not candidates:
+        raise Refused("nothing to undo" if event_id is None else f"action {event_id} is not yours or already undone")
+    stepped_over: list[str] = []
+    for event in candidates:
+        try:
+            prepared = _prepare_undo(uow, reviewer_id, event, now)
+        except HeldByAnother:
+            raise  # someone else's claim is not "can no longer be undone": it passes
+        except Refused as refusal:
+            if event_id is not None:
+                raise
+            stepped_over.append(str(refusal))
+            continue
+        result = prepared(settings)
+        if stepped_over:
+            message = result.message + " · stepped over what can no longer be undone: " + "; ".join(stepped_over)
+            return replace(result, message=message)
+        return result
+    raise Refused("nothing left that can be undone: " + "; ".join(stepped_over))
+
+
+UNDO_LOOKBACK = 25  # how far back undo looks past actions that can no longer be undone
+
+
+def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime):
+    """Check that `event` can be undone now (raises Refused, having written nothing, when it cannot) and return
+    the step that writes the undo."""
     locked = uow.timeline.lock(event.video_id)
     timeline = locked.clips if locked else ()
     claims = locked.claims if locked else {}
@@ -296,30 +426,39 @@ def _undo(uow: UnitOfWork, settings: Settings, reviewer_id: int, now: datetime) 
         applied = AppliedCut.from_payload(inverse["cut"])
         plan = timeline_domain.undo_plan(timeline, applied)
         review_domain.check_not_held_by_others(plan.retire, claims, reviewer_id, now)
-        uow.timeline.apply_cut_plan(event.video_id, timeline, plan, reviewer_id)
-        focus = _restored_focus(event.payload.get("clip_id"), applied)
-        changed = (*plan.retire, *plan.restore)
-        approved: list[int] = []  # created clips go away, restored ones come back as they were
     else:
         effect = ReviewEffect.from_payload(inverse["effect"])
         by_id = {c.id: c for c in timeline}
         reverse = review_domain.undo(effect, by_id, _following(timeline, effect))
         review_domain.check_not_held_by_others(reverse.clip_ids, claims, reviewer_id, now)
-        uow.timeline.apply_review_effect(reverse, reviewer_id, now)
-        focus = event.clip_id
-        changed = tuple(sorted(reverse.clip_ids))
-        approved = _approved_after(timeline, reverse)
-    event_id = uow.events.append(
-        actor_id=reviewer_id,
-        video_id=event.video_id,
-        clip_id=event.clip_id,
-        action=ActionKind.UNDO,
-        payload={"undid": event.action, "event_id": event.id},
-        inverse=None,
-        undoes_event_id=event.id,
-    )
-    _queue_exports(uow, settings, approved)
-    return ActionResult("undo", event_id, event.video_id, focus, f"undid {event.action}", changed)
+
+    def write(settings: Settings) -> ActionResult:
+        if "cut" in inverse:
+            uow.timeline.apply_cut_plan(event.video_id, timeline, plan, reviewer_id)
+            focus = _restored_focus(event.payload.get("clip_id"), applied)
+            changed = (*plan.retire, *plan.restore)
+            approved: list[int] = []  # created clips go away, restored ones come back as they were
+        else:
+            uow.timeline.apply_review_effect(reverse, reviewer_id, now)
+            uow.timeline.announce(event.video_id)
+            focus = event.clip_id
+            changed = tuple(sorted(reverse.clip_ids))
+            approved = _approved_after(timeline, reverse)
+        event_id = uow.events.append(
+            actor_id=reviewer_id,
+            video_id=event.video_id,
+            clip_id=event.clip_id,
+            action=ActionKind.UNDO,
+            payload={"undid": event.action, "event_id": event.id},
+            inverse=None,
+            undoes_event_id=event.id,
+        )
+        _queue_exports(uow, settings, approved)
+        _hold_in_action(uow, settings, reviewer_id, focus, now)
+        message = f"undid: {_summary(event.action, event.payload)}"
+        return ActionResult("undo", event_id, event.video_id, focus, message, changed)
+
+    return write
 
 
 def _restored_focus(original_clip_id: int | None, applied: AppliedCut) -> int | None:
@@ -352,7 +491,9 @@ def _queue_exports(uow: UnitOfWork, settings: Settings, clip_ids: list[int]) -> 
 # --- what comes next
 
 
-def _answer(uow: UnitOfWork, settings, reviewer_id: int, acted_on: int, result: ActionResult, now) -> Answer:
+def _answer(
+    uow: UnitOfWork, settings, reviewer_id: int, acted_on: int, result: ActionResult, now, queue_video=None
+) -> Answer:
     """After the action's transaction: it has released the video's timeline, which every reviewer working on
     that video needs for their next action, so the claim and the page read run after it, not under it — each
     a single statement, atomic on its own (autocommit: no BEGIN/COMMIT round trips)."""
@@ -363,8 +504,11 @@ def _answer(uow: UnitOfWork, settings, reviewer_id: int, acted_on: int, result: 
     if focus is not None:
         state = _held_state(uow, settings, reviewer_id, focus, now)
     else:
-        state = _claim_next_state(uow, settings, reviewer_id, now)
-    return Answer(result, state)
+        after = result.acted_at
+        # never hand back the clip just acted on (a skipped clip stays in the queue, for later)
+        wanted = _Next(after=after, exclude_id=acted_on if acted_on > 0 else None, only_video=queue_video)
+        state = _claim_next_state(uow, settings, reviewer_id, now, wanted)
+    return Answer(result, replace(state, queue_video=queue_video))
 
 
 def _focus(acted_on: int, result: ActionResult) -> int | None:
@@ -375,23 +519,45 @@ def _focus(acted_on: int, result: ActionResult) -> int | None:
     return result.focus_clip_id
 
 
+@dataclass(frozen=True)
+class _Next:
+    """Which clip the queue hands out next: `after` (video id, start frame) the clip just acted on, whose video
+    comes first; never `exclude_id`; only `only_video`'s clips when set."""
+
+    after: tuple[int, int] | None = None
+    exclude_id: int | None = None
+    only_video: int | None = None
+
+
 def _held_state(uow: UnitOfWork, settings, reviewer_id: int, clip_id: int, now: datetime) -> PageState:
     page = uow.review_queue.hold_and_page(reviewer_id, clip_id, now, lease_end(settings, now), PREFETCH)
     if page is None:
         raise NotFound(f"no clip {clip_id}")
-    return PageState(view_of(page), page, page.upcoming)
+    view = view_of(page, reviewer_id, now)
+    if view.held_by is None and page.holds_others:
+        uow.review_queue.release_others(reviewer_id, clip_id)
+    return PageState(view, page, page.upcoming)
 
 
-def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime) -> PageState:
+def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime, wanted: _Next) -> PageState:
     page = uow.review_queue.claim_next_and_page(
-        reviewer_id, tuple(UNDER_REVIEW), now, lease_end(settings, now), PREFETCH
+        reviewer_id,
+        tuple(UNDER_REVIEW),
+        now,
+        lease_end(settings, now),
+        PREFETCH,
+        after=wanted.after,
+        exclude_id=wanted.exclude_id,
+        only_video=wanted.only_video,
     )
+    if page is None or page.holds_others:
+        uow.review_queue.release_others(reviewer_id, page.id if page is not None else None)
     if page is None:
-        return PageState(None, None, uow.review_queue.upcoming_from_start(now, PREFETCH))
-    return PageState(view_of(page), page, page.upcoming)
+        return PageState(None, None, uow.review_queue.upcoming_from_start(now, PREFETCH), wanted.only_video)
+    return PageState(view_of(page, reviewer_id, now), page, page.upcoming, wanted.only_video)
 
 
-def view_of(page: ClipPage) -> ClipView:
+def view_of(page: ClipPage, reviewer_id: int | None = None, now: datetime | None = None) -> ClipView:
     """The `ClipView` of a clip page; position and count come from the timeline the page carries."""
     active = page.state != ClipState.SUPERSEDED
     return ClipView(
@@ -407,4 +573,15 @@ def view_of(page: ClipPage) -> ClipView:
         position=sum(1 for t in page.timeline if t[1] <= page.start_frame) if active else 0,
         count=len(page.timeline),
         video_frames=page.frame_count or page.end_frame,
+        **_holder(page, reviewer_id, now),
     )
+
+
+def _holder(page: ClipPage, reviewer_id: int | None, now: datetime | None) -> dict:
+    held = (
+        page.holder_id is not None
+        and page.holder_id != reviewer_id
+        and page.held_until is not None
+        and (now is None or page.held_until > now)
+    )
+    return {"held_by": page.holder_name, "held_until": page.held_until} if held else {}

@@ -25,6 +25,7 @@ from heaters.services.operations import readiness
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.access_log import AccessLog
 from heaters.web.hardening import HardeningMiddleware
+from heaters.web.live import LiveTimelines
 from heaters.web.login_guard import LoginGuard
 from heaters.web.media import MediaCache
 from heaters.web.security import LoginRequired, session_secret
@@ -72,6 +73,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.strip_cache = MediaCache(STRIP_CACHE_BYTES)
     settings = runtime.settings
     app.state.login_guard = LoginGuard.from_settings(settings)
+    app.state.live = LiveTimelines(runtime)
+    app.router.on_shutdown.append(app.state.live.close)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings, runtime.database),

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from heaters.domain.cut_review import CutItem
 from heaters.domain.framegrid import fps_or_default
 from heaters.domain.states import ClipState
 from heaters.services.library import ClipCard, LibraryPage
-from heaters.services.review import Answer, PageState
+from heaters.services.review import Answer, HistoryEntry, PageState
 from heaters.services.search import Hit
 
 
@@ -69,7 +70,7 @@ def page_state_json(request: Request, state: PageState) -> dict:
     ]
     view, page = state.clip, state.page
     if view is None or page is None:
-        return {"clip": None, "timeline": [], "upcoming": upcoming}
+        return {"clip": None, "timeline": [], "upcoming": upcoming, "queue_video": state.queue_video}
     clip = view.as_json() | {"video_url": clip_video_url(request, view.id, view.start_frame, view.end_frame)}
     return {
         "clip": clip,
@@ -81,13 +82,31 @@ def page_state_json(request: Request, state: PageState) -> dict:
             "width": page.width,
             "height": page.height,
             "strip_url": _path(request, "video_strip", video_id=page.video_id),
+            "live_url": _path(request, "api_live_timeline", video_id=page.video_id),
         },
         "timeline": [
             {"id": clip_id, "start": start, "end": end, "state": state, "group_id": group_id}
             for clip_id, start, end, state, group_id in page.timeline
         ],
         "upcoming": upcoming,
+        "queue_video": state.queue_video,
     }
+
+
+def cut_review_json(request: Request, video_id: int, items: list[CutItem]) -> dict:
+    frame_url = _path(request, "video_frame", video_id=video_id)
+    return {
+        "video_id": video_id,
+        "items": [
+            i.as_json()
+            | {"before_url": f"{frame_url}?frame={i.frame - 1}", "after_url": f"{frame_url}?frame={i.frame}"}
+            for i in items
+        ],
+    }
+
+
+def history_json(entries: list[HistoryEntry]) -> dict:
+    return {"entries": [e.as_json() for e in entries]}
 
 
 def answer_json(request: Request, answer: Answer) -> dict:

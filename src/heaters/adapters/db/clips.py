@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import text
 
+from heaters.adapters.db.live import NOTIFY_VIDEO_OF_CLIP
 from heaters.adapters.db.staged import StagedTable
 from heaters.domain.records import ClipRecord
 from heaters.domain.states import ClipState
@@ -25,6 +26,19 @@ _STATE_COUNTS = text("SELECT state, count(*) FROM clips GROUP BY state")
 
 class Clips(StagedTable):
     TABLE = "clips"
+
+    # A stage moving a clip along (exporting, exported, …) changes what review pages show on its timeline.
+    def start_attempt(self, entity_id: int, running_state: str) -> None:
+        super().start_attempt(entity_id, running_state)
+        self.conn.execute(NOTIFY_VIDEO_OF_CLIP, {"clip_id": entity_id})
+
+    def finish(self, entity_id: int, done_state: str) -> None:
+        super().finish(entity_id, done_state)
+        self.conn.execute(NOTIFY_VIDEO_OF_CLIP, {"clip_id": entity_id})
+
+    def fail(self, entity_id: int, failed_state: str, error: str) -> None:
+        super().fail(entity_id, failed_state, error)
+        self.conn.execute(NOTIFY_VIDEO_OF_CLIP, {"clip_id": entity_id})
 
     def get(self, clip_id: int) -> ClipRecord | None:
         row = self.conn.execute(_GET, {"id": clip_id}).first()

@@ -26,6 +26,35 @@ _LAST_UNDOABLE_EVENT = text("""
 """)
 
 
+_RECENT_UNDOABLE_EVENTS = text("""
+    SELECT e.id, e.video_id, e.clip_id, e.action, e.payload, e.inverse FROM review_events AS e
+    WHERE e.actor_id = :actor_id AND e.action <> :undo
+      AND NOT EXISTS (SELECT 1 FROM review_events AS u WHERE u.undoes_event_id = e.id)
+      AND (CAST(:event_id AS bigint) IS NULL OR e.id = :event_id)
+    ORDER BY e.id DESC
+    LIMIT :limit
+""")
+_HISTORY = text("""
+    SELECT e.id, e.video_id, e.clip_id, e.action, e.payload, e.created_at,
+           EXISTS (SELECT 1 FROM review_events AS u WHERE u.undoes_event_id = e.id) AS undone
+    FROM review_events AS e
+    WHERE e.actor_id = :actor_id AND e.action <> :undo
+    ORDER BY e.id DESC
+    LIMIT :limit
+""")
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    id: int
+    video_id: int
+    clip_id: int | None
+    action: str
+    payload: dict
+    created_at: object
+    undone: bool
+
+
 @dataclass(frozen=True)
 class EventRecord:
     id: int
@@ -63,3 +92,15 @@ class ReviewEvents(Gateway):
         """This reviewer's most recent action that is not an undo and has not been undone (locked)."""
         row = self.conn.execute(_LAST_UNDOABLE_EVENT, {"actor_id": actor_id, "undo": undo_action}).first()
         return EventRecord(*row) if row is not None else None
+
+    def recent_undoable(
+        self, actor_id: int, undo_action: str, limit: int, event_id: int | None = None
+    ) -> list[EventRecord]:
+        """This reviewer's most recent actions not undone, newest first (or just `event_id`, if it is one)."""
+        params = {"actor_id": actor_id, "undo": undo_action, "limit": limit, "event_id": event_id}
+        return [EventRecord(*row) for row in self.conn.execute(_RECENT_UNDOABLE_EVENTS, params)]
+
+    def history(self, actor_id: int, undo_action: str, limit: int) -> list[HistoryRecord]:
+        """This reviewer's recent actions (undos excluded), newest first, each saying whether it was undone."""
+        params = {"actor_id": actor_id, "undo": undo_action, "limit": limit}
+        return [HistoryRecord(*row) for row in self.conn.execute(_HISTORY, params)]

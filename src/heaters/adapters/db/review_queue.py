@@ -13,8 +13,10 @@ from datetime import datetime
 from sqlalchemy import text
 
 from heaters.adapters.db.gateway import Gateway
+from heaters.domain.review import ActionKind
 from heaters.domain.states import ClipState
 
+_SKIP = str(ActionKind.SKIP)
 _PENDING = str(ClipState.PENDING_REVIEW)
 _SUPERSEDED = str(ClipState.SUPERSEDED)
 
@@ -22,14 +24,38 @@ _HOLD = """
     UPDATE clips SET claimed_by = :reviewer_id, claim_expires_at = :expires_at, updated_at = now()
     WHERE id = :clip_id AND (claimed_by IS NULL OR claimed_by = :reviewer_id OR claim_expires_at < :now)
 """
-# Held by this reviewer first, then pending before the other queue states (skipped), then by video and
-# time; locked rows (another reviewer claiming or acting on them right now) are passed over, not waited for.
+# A reviewer holds one clip at a time: taking a clip lets go of any other (an old claim in another video must
+# not pull the reviewer back to it, nor keep it from others until it expires). Best effort and never waiting:
+# a row locked by someone's action right now is passed over. A statement of its own, run after the claim: a
+# statement holding a freshly claimed clip must not take other rows (an action locking the whole timeline of a
+# video waits on that clip in turn: a deadlock).
+_RELEASE_OTHERS = text("""
+    UPDATE clips SET claimed_by = NULL, claim_expires_at = NULL
+    WHERE id IN (
+        SELECT id FROM clips WHERE claimed_by = :reviewer_id AND id <> :keep_id
+        FOR UPDATE SKIP LOCKED
+    )
+""")
+# The queue's order: the clip this reviewer holds (unexpired) first; then pending clips before skipped ones;
+# then the video the reviewer just worked on (its clips after the one acted on first); skipped clips least
+# recently skipped first; then by video and time. Never the clip just acted on (`exclude_id`); a skipped clip
+# skipped again (an undone-free `skip` event marked "again") has left the queue — skipping means "later",
+# once. Locked rows (another reviewer claiming or acting on them right now) are passed over, not waited for.
 _NEXT_CLAIMABLE = """
-    SELECT id FROM clips
+    SELECT id FROM clips AS q
     WHERE state = ANY(CAST(:queue_states AS text[]))
       AND (claimed_by IS NULL OR claimed_by = :reviewer_id OR claim_expires_at < :now)
-    ORDER BY CASE WHEN claimed_by = :reviewer_id THEN 0 ELSE 1 END,
+      AND id <> :exclude_id
+      AND (CAST(:only_video AS integer) IS NULL OR video_id = :only_video)
+      AND (state = :pending OR NOT EXISTS (
+            SELECT 1 FROM review_events AS e
+            WHERE e.video_id = q.video_id AND e.clip_id = q.id AND e.action = :skip AND e.payload ->> 'again' = 'true'
+              AND NOT EXISTS (SELECT 1 FROM review_events AS u WHERE u.undoes_event_id = e.id)))
+    ORDER BY CASE WHEN claimed_by = :reviewer_id AND claim_expires_at >= :now THEN 0 ELSE 1 END,
              CASE WHEN state = :pending THEN 0 ELSE 1 END,
+             CASE WHEN video_id = :prefer_video THEN 0 ELSE 1 END,
+             CASE WHEN video_id = :prefer_video AND start_frame < :prefer_start THEN 1 ELSE 0 END,
+             CASE WHEN state = :pending THEN NULL ELSE reviewed_at END NULLS FIRST,
              video_id, start_frame
     LIMIT 1
     FOR UPDATE SKIP LOCKED
@@ -49,16 +75,24 @@ _UPCOMING = """
     ) AS u
 """
 _AFTER_CLIP = "AND (video_id > c.video_id OR (video_id = c.video_id AND start_frame > c.start_frame))"
+# The holder columns are read as the row was before this statement's own claim: a holder other than the
+# reader means the claim was refused (another reviewer's lease runs).
 _CLIP_PAGE = f"""
     SELECT c.id, c.video_id, c.start_frame, c.end_frame, c.state, c.group_id,
            v.title, v.source, v.fps, v.frame_count, v.width, v.height,
            (SELECT coalesce(json_agg(json_build_array(t.id, t.start_frame, t.end_frame, t.state, t.group_id)
                                      ORDER BY t.start_frame), '[]')
             FROM clips AS t WHERE t.video_id = c.video_id AND t.state <> :superseded) AS timeline,
-           ({_UPCOMING.format(after=_AFTER_CLIP)}) AS upcoming
+           ({_UPCOMING.format(after=_AFTER_CLIP)}) AS upcoming,
+           c.claimed_by, (SELECT name FROM users WHERE id = c.claimed_by), c.claim_expires_at,
+           EXISTS (SELECT 1 FROM clips AS o WHERE o.claimed_by = :reviewer_id AND o.id <> c.id) AS holds_others
     FROM clips AS c JOIN source_videos AS v ON v.id = c.video_id
     WHERE c.id = {{target}}
 """
+_ACTIVE_AT = text("""
+    SELECT a.id FROM clips AS s JOIN clips AS a ON a.video_id = s.video_id
+    WHERE s.id = :clip_id AND a.state <> :superseded AND a.start_frame <= s.start_frame AND s.start_frame < a.end_frame
+""")
 _HOLD_STATEMENT = text(_HOLD)
 # Holding and reading in one statement: the read sees the row as it was before the claim, which changes
 # nothing the page shows (a claim touches only who holds the clip).
@@ -87,6 +121,10 @@ class ClipPage:
     height: int | None
     timeline: list[list]  # [id, start_frame, end_frame, state, group_id] of the video's active clips, by time
     upcoming: list[list]  # [id, start_frame, end_frame] of the unclaimed pending clips after this one
+    holder_id: int | None = None  # who held the clip before this read's own claim, and until when
+    holder_name: str | None = None
+    held_until: datetime | None = None
+    holds_others: bool = False  # the reader holds other clips too (to let go of: one clip at a time)
 
 
 def _page(row) -> ClipPage | None:
@@ -121,8 +159,14 @@ class ReviewQueue(Gateway):
         now: datetime,
         expires_at: datetime,
         prefetch: int,
+        *,
+        after: tuple[int, int] | None = None,
+        exclude_id: int | None = None,
+        only_video: int | None = None,
     ) -> ClipPage | None:
-        """Claim the next clip of the queue, then its `clip_page`, in one round trip; None when nothing is left."""
+        """Claim the next clip of the queue, then its `clip_page`, in one round trip; None when nothing is left.
+        `after` (video id, start frame): the clip just acted on, whose video comes first; `exclude_id`: a clip
+        not to hand back (the one just skipped); `only_video`: a per-video queue."""
         params = {
             "reviewer_id": reviewer_id,
             "queue_states": [str(s) for s in queue_states],
@@ -131,8 +175,21 @@ class ReviewQueue(Gateway):
             "prefetch": prefetch,
             "pending": _PENDING,
             "superseded": _SUPERSEDED,
+            "skip": _SKIP,
+            "exclude_id": exclude_id if exclude_id is not None else -1,
+            "only_video": only_video,
+            "prefer_video": after[0] if after else None,
+            "prefer_start": after[1] if after else 0,
         }
         return _page(self.conn.execute(_CLAIM_NEXT_THEN_PAGE, params).first())
+
+    def release_others(self, reviewer_id: int, keep_id: int | None) -> None:
+        """Let go of every claim of this reviewer but `keep_id` (see `_RELEASE_OTHERS`)."""
+        self.conn.execute(_RELEASE_OTHERS, {"reviewer_id": reviewer_id, "keep_id": keep_id if keep_id else -1})
+
+    def active_at_start_of(self, clip_id: int) -> int | None:
+        """The active clip that now holds the first frame of `clip_id` (itself, or its replacement)."""
+        return self.conn.execute(_ACTIVE_AT, {"clip_id": clip_id, "superseded": _SUPERSEDED}).scalar()
 
     def upcoming_from_start(self, now: datetime, prefetch: int) -> list[list]:
         """The first unclaimed pending clips of the whole queue (what to prefetch when no clip is shown)."""

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from heaters.adapters.db.gateway import Gateway
+from heaters.adapters.db.live import NOTIFY_VIDEO
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.review import Claim, ReviewEffect
 from heaters.domain.states import ClipState
@@ -154,6 +155,10 @@ class Timeline(Gateway):
         rows = self.conn.execute(_READ_TIMELINE, {"video_id": video_id, "superseded": _SUPERSEDED})
         return tuple(_clip(r) for r in rows)
 
+    def announce(self, video_id: int) -> None:
+        """Tell every page showing the video that its clips changed, when this transaction commits."""
+        self.conn.execute(NOTIFY_VIDEO, {"video_id": video_id})
+
     def apply_cut_plan(
         self, video_id: int, timeline: Sequence[Clip], plan: CutPlan, reviewer_id: int
     ) -> tuple[tuple[int, ...], tuple[Clip, ...]]:
@@ -181,6 +186,7 @@ class Timeline(Gateway):
         if plan.restore:
             states = [str(s) for s in plan.restore_states]
             self.conn.execute(_SET_STATES, {"ids": list(plan.restore), "states": states})
+        self.announce(video_id)
         return new_ids, after
 
     def apply_review_effect(self, effect: ReviewEffect, reviewer_id: int, now: datetime) -> None:

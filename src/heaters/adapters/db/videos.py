@@ -49,14 +49,15 @@ _STATE_COUNTS = text("SELECT state, count(*) FROM source_videos GROUP BY state")
 _LISTING = text("""
     SELECT v.id, v.title, v.source, v.state, v.progress, v.last_error, v.attempts, v.duration_seconds,
            v.frame_count, v.fps,
-           coalesce(c.active, 0) AS clips, coalesce(c.pending, 0) AS pending,
+           coalesce(c.active, 0) AS clips, coalesce(c.pending, 0) AS pending, coalesce(c.skipped, 0) AS skipped,
            (SELECT r.outcome FROM stage_runs AS r
             WHERE r.entity_id = v.id AND r.stage = ANY(CAST(:video_stages AS text[]))
             ORDER BY r.id DESC LIMIT 1) AS last_run_outcome
     FROM source_videos AS v
     LEFT JOIN (
         SELECT video_id, count(*) FILTER (WHERE state <> :superseded) AS active,
-               count(*) FILTER (WHERE state = :pending) AS pending
+               count(*) FILTER (WHERE state = :pending) AS pending,
+               count(*) FILTER (WHERE state = :skipped) AS skipped
         FROM clips GROUP BY video_id
     ) AS c ON c.video_id = v.id
     WHERE CAST(:ids AS integer[]) IS NULL OR v.id = ANY(CAST(:ids AS integer[]))
@@ -81,6 +82,7 @@ class VideoSummary:
     fps: float | None
     clips: int
     pending_review: int
+    skipped: int
     last_run_outcome: str | None  # of the video's latest stage run ("refused": its input can never pass)
 
 
@@ -160,5 +162,6 @@ class Videos(StagedTable):
             "superseded": ClipState.SUPERSEDED,
             "pending": ClipState.PENDING_REVIEW,
             "video_stages": [s.name for s in STAGES.values() if s.entity is Entity.VIDEO],
+            "skipped": ClipState.REVIEW_SKIPPED,
         }
         return [VideoSummary(*row) for row in self.conn.execute(_LISTING, params)]

@@ -46,12 +46,18 @@ function render(data) {
       );
       const clips =
         v.clips > 0
-          ? el("span", {}, `${v.reviewed}/${v.clips} reviewed`, v.pending_review ? el("b", {}, ` · ${v.pending_review} to go`) : null)
+          ? el(
+              "span",
+              {},
+              `${v.reviewed}/${v.clips} reviewed`,
+              v.pending_review ? el("b", {}, ` · ${v.pending_review} to go`) : null,
+              v.skipped ? el("span", { class: "muted" }, ` · ${v.skipped} skipped`) : null,
+            )
           : el("span", { class: "muted" }, "–");
       const retry = v.retryable  // a video whose input was refused cannot succeed by retrying
         ? el("button", { type: "button", class: "retry", "data-video": v.id, onclick: () => retryVideo(v.id) }, "Retry")
-        : v.pending_review
-          ? el("a", { class: "button", href: "/review" }, "Review")
+        : v.pending_review || v.skipped
+          ? el("a", { class: "button", href: `/review?video=${v.id}` }, "Review")
           : null;
       // The reviewed clips as a timeline for an editor (OpenTimelineIO; EDL for older tools).
       const timeline =
