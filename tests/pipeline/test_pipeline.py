@@ -115,3 +115,31 @@ def test_master_reencode_export_profile(runtime):
         assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 176, 144)
         assert sum(1 for _ in container.decode(stream)) == 120
     assert video_row(runtime, video_id).frame_count == 120
+
+
+def test_grouping_clips_after_export_rewrites_the_manifest(runtime):
+    """A group is metadata: grouping two clips that are already exported (and undoing it) rewrites the
+    video's manifest through the `manifest` job, without exporting anything again."""
+    reviewer = create_user(runtime.database, "ana", "password-1")
+    video_id = submit_source(runtime, str(fetch("bikes.mp4"))).video_id
+    drain(runtime)
+    first, second, *_ = review.video_timeline(runtime, video_id)
+    for clip in (first, second):
+        review.act_and_show(runtime, reviewer.id, clip.id, "approve")
+    drain(runtime)
+    key = f"manifests/{video_id}/manifest.jsonl"
+
+    def groups() -> dict[int, int | None]:
+        return {r["clip_id"]: r["group"] for r in map(json.loads, runtime.storage.read_bytes(key).splitlines())}
+
+    with runtime.database.sessions() as session:
+        exports = session.scalar(select(func.count()).select_from(Artifact).where(Artifact.kind == "export"))
+    assert groups() == {first.id: None, second.id: None}
+    review.act_and_show(runtime, reviewer.id, second.id, "group")
+    drain(runtime)
+    assert groups() == {first.id: first.id, second.id: first.id}
+    review.undo_and_show(runtime, reviewer.id)
+    drain(runtime)
+    assert groups() == {first.id: None, second.id: None}
+    with runtime.database.sessions() as session:  # nothing was exported again
+        assert session.scalar(select(func.count()).select_from(Artifact).where(Artifact.kind == "export")) == exports

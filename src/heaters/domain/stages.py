@@ -91,3 +91,11 @@ def check_transition(entity: Entity, current: str, target: str) -> None:
 
 def failed_states(entity: Entity) -> frozenset[str]:
     return FAILED_VIDEO_STATES if entity is Entity.VIDEO else FAILED_CLIP_STATES
+
+
+# Not a stage (no state moves): rewriting a video's export manifest when its groups change after export.
+MANIFEST_TASK = "manifest"
+
+
+def manifest_lock(video_id: int) -> str:
+    return f"{MANIFEST_TASK}:{video_id}"

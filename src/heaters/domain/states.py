@@ -98,3 +98,10 @@ def check_video_transition(current: VideoState, target: VideoState) -> None:
 def check_clip_transition(current: ClipState, target: ClipState) -> None:
     if not can_transition_clip(current, target):
         raise IllegalTransition(f"a clip in state '{current}' cannot move to '{target}'")
+
+
+# Clips whose exported file exists (a failed keyframe or embedding run keeps it): the library shows them, the
+# manifest lists them.
+EXPORTED_STATES: frozenset[ClipState] = frozenset(
+    {C.EXPORTED, C.KEYFRAMING, C.KEYFRAMED, C.KEYFRAME_FAILED, C.EMBEDDING, C.EMBEDDED, C.EMBEDDING_FAILED}
+)

@@ -230,6 +230,14 @@ def _write_manifest(runtime: Runtime, uow: UnitOfWork, video: VideoRecord) -> No
     )
 
 
+def rewrite_manifest(runtime: Runtime, video_id: int) -> None:
+    """The `manifest` task: rewrite a video's manifest after its groups changed (see `services.review`)."""
+    with transaction(runtime.database) as uow:
+        video = uow.videos.get(video_id)
+        if video is not None:
+            _write_manifest(runtime, uow, video)
+
+
 def exported_key(runtime: Runtime, clip_id: int) -> str:
     with connection(runtime.database) as uow:
         exported = uow.artifacts.exported_file(clip_id)

@@ -12,12 +12,12 @@ from heaters.adapters.db.library import ClipCard
 from heaters.adapters.db.uow import connection
 from heaters.domain.errors import BadInput, NotFound
 from heaters.domain.framegrid import DEFAULT_FPS
-from heaters.domain.states import ClipState
+from heaters.domain.states import EXPORTED_STATES, ClipState
 from heaters.runtime import Runtime
 from heaters.services import search
 
 C = ClipState
-# States a clip passes through once its exported file exists (failed keyframe/embedding runs keep it).
+# States a clip passes through once its exported file exists, in pipeline order (the filter's order).
 LIBRARY_STATES: tuple[ClipState, ...] = (
     C.EXPORTED,
     C.KEYFRAMING,
@@ -27,6 +27,7 @@ LIBRARY_STATES: tuple[ClipState, ...] = (
     C.EMBEDDED,
     C.EMBEDDING_FAILED,
 )
+assert set(LIBRARY_STATES) == EXPORTED_STATES
 MAX_PAGE = 200
 
 

@@ -25,7 +25,7 @@ from heaters.domain.errors import NotFound, Refused
 from heaters.domain.framegrid import fps_or_default, frames_in
 from heaters.domain.review import CUT_ACTIONS, ActionKind, HeldByAnother, ReviewEffect
 from heaters.domain.stages import EXPORT
-from heaters.domain.states import UNDER_REVIEW, ClipState
+from heaters.domain.states import EXPORTED_STATES, UNDER_REVIEW, ClipState
 from heaters.domain.timeline import AppliedCut, Clip
 from heaters.runtime import Runtime
 
@@ -288,6 +288,7 @@ def _act(
         if action is ActionKind.SKIP and not effect.changes:
             payload["again"] = True  # the queue passes over it from now on
         approved = _approved_after(timeline, effect)
+        _rewrite_manifest_if_exported(uow, locked.video_id, timeline, effect)
     event_id = uow.events.append(
         actor_id=reviewer_id,
         video_id=locked.video_id,
@@ -444,6 +445,7 @@ def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime):
             focus = event.clip_id
             changed = tuple(sorted(reverse.clip_ids))
             approved = _approved_after(timeline, reverse)
+            _rewrite_manifest_if_exported(uow, event.video_id, timeline, reverse)
         event_id = uow.events.append(
             actor_id=reviewer_id,
             video_id=event.video_id,
@@ -486,6 +488,14 @@ def _queue_exports(uow: UnitOfWork, settings: Settings, clip_ids: list[int]) -> 
     """Export approved clips after a grace period (an immediate Ctrl+Z still finds them under review)."""
     for clip_id in clip_ids:
         uow.jobs.defer(EXPORT, clip_id, delay_seconds=settings.export_grace_seconds)
+
+
+def _rewrite_manifest_if_exported(uow: UnitOfWork, video_id: int, timeline, effect: ReviewEffect) -> None:
+    """A group is metadata: when it changes for a clip that is already exported, the video's manifest (which
+    lists each exported clip's group) is rewritten by a job queued in this transaction."""
+    state = {c.id: c.state for c in timeline}
+    if any(state.get(g.clip_id) in EXPORTED_STATES for g in effect.group_changes):
+        uow.jobs.defer_manifest(video_id)
 
 
 # --- what comes next

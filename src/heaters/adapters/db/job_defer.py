@@ -24,22 +24,31 @@ from heaters.adapters.job_queue import QUEUE
 from heaters.domain.stages import Stage
 
 _SAFE_NAME = re.compile(r"[a-z_]+")
+_SAFE_LOCK = re.compile(r"[a-z_]+:[0-9]+")
 
 
 def defer_in_transaction(conn: Connection, stage: Stage, entity_id: int, *, delay_seconds: float = 0) -> None:
     """Queue `stage` for the entity when the caller's transaction commits; no-op if one is already waiting."""
+    defer_task_in_transaction(conn, stage.name, stage.lock(entity_id), entity_id, delay_seconds=delay_seconds)
+
+
+def defer_task_in_transaction(
+    conn: Connection, task: str, lock: str, entity_id: int, *, delay_seconds: float = 0
+) -> None:
+    """Queue the task `task(entity_id=…)` under `lock` when the caller's transaction commits (see above)."""
     # A DO block takes no bind parameters; every value below is an int, a float or a checked name.
     entity_id = int(entity_id)
-    if not _SAFE_NAME.fullmatch(stage.name) or not _SAFE_NAME.fullmatch(QUEUE):
-        raise ValueError(f"unexpected stage or queue name: {stage.name!r}, {QUEUE!r}")
+    if not _SAFE_NAME.fullmatch(task) or not _SAFE_NAME.fullmatch(QUEUE):
+        raise ValueError(f"unexpected task or queue name: {task!r}, {QUEUE!r}")
+    if not _SAFE_LOCK.fullmatch(lock):
+        raise ValueError(f"unexpected lock: {lock!r}")
     if not math.isfinite(delay_seconds) or delay_seconds < 0:
         raise ValueError(f"delay must be a finite number of seconds >= 0, not {delay_seconds!r}")
-    lock = stage.lock(entity_id)
     scheduled_at = f"clock_timestamp() + make_interval(secs => {float(delay_seconds)!r})" if delay_seconds else "NULL"
     conn.exec_driver_sql(f"""
         DO $defer$ BEGIN
             PERFORM procrastinate_defer_jobs_v1(ARRAY[ROW(
-                '{QUEUE}', '{stage.name}', 0, '{lock}', '{lock}',
+                '{QUEUE}', '{task}', 0, '{lock}', '{lock}',
                 jsonb_build_object('entity_id', {entity_id}), {scheduled_at}
             )::procrastinate_job_to_defer_v1]);
         EXCEPTION WHEN unique_violation THEN

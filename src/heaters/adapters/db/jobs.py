@@ -7,9 +7,9 @@ from sqlalchemy import text
 
 from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.gateway import Gateway
-from heaters.adapters.db.job_defer import defer_in_transaction
+from heaters.adapters.db.job_defer import defer_in_transaction, defer_task_in_transaction
 from heaters.adapters.db.videos import Videos
-from heaters.domain.stages import Entity, Stage
+from heaters.domain.stages import MANIFEST_TASK, Entity, Stage, manifest_lock
 
 _TABLES = {Entity.VIDEO: Videos.TABLE, Entity.CLIP: Clips.TABLE}
 # Entities in a stage's ready or running state, without a todo/doing job holding that stage's lock.
@@ -29,6 +29,10 @@ class Jobs(Gateway):
     def defer(self, stage: Stage, entity_id: int, *, delay_seconds: float = 0) -> None:
         """Queue `stage` for the entity when this transaction commits; no-op if one is already waiting."""
         defer_in_transaction(self.conn, stage, entity_id, delay_seconds=delay_seconds)
+
+    def defer_manifest(self, video_id: int) -> None:
+        """Rewrite the video's export manifest when this transaction commits (no-op if one is waiting)."""
+        defer_task_in_transaction(self.conn, MANIFEST_TASK, manifest_lock(video_id), video_id)
 
     def orphans(self, stage: Stage) -> list[int]:
         """Entities waiting for or running `stage` with no live job (their worker died between steps)."""
