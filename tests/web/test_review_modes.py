@@ -78,9 +78,9 @@ def test_split_into_several_pieces_by_keyboard_the_playhead_stays(server, browse
     assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (86, 137)
     frame_is(page, 0)
     assert page.inner_text("#abs-frame") == "86"
-    page.keyboard.press("ArrowUp")
-    page.keyboard.press("ArrowUp")
-    frame_is(page, 20)
+    for frame in (10, 20):  # ↑ twice, each once the split's new piece is on screen
+        press(page, "ArrowUp")
+        frame_is(page, frame)
     press(page, "k")  # video frame 106
     assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (106, 137)
     frame_is(page, 0)
