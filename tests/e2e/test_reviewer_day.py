@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from heaters.adapters.db.cut_review import DetectedBoundary
 from heaters.adapters.db.uow import transaction
+from heaters.domain.shots import Boundary
 from heaters.domain.stages import EXPORT
 from heaters.domain.storage_keys import manifest_key
 from heaters.pipeline.runner import run_stage
@@ -54,16 +54,16 @@ def test_a_reviewers_day(server, browser, runtime, bikes_proxy, reviewers):
     v2 = add_video(runtime, bikes_proxy, title="Day two")
     v3 = add_video(runtime, bikes_proxy, title="Day three")
     with transaction(runtime.database) as uow:  # what shot detection recorded for the second video
-        uow.cut_review.record(
+        uow.boundaries.record(
             v2,
             [
-                DetectedBoundary(30, "cut", 0.92, False),
-                DetectedBoundary(76, "dissolve", 0.55, False),
-                DetectedBoundary(137, "cut", 0.61, False),
-                DetectedBoundary(187, "cut", 0.97, False),
-                DetectedBoundary(242, "fade", 0.8, False),
-                DetectedBoundary(100, "cut", 0.41, True),
+                Boundary(30, "cut", (29, 30), 0.92),
+                Boundary(76, "dissolve", (75, 76), 0.55),
+                Boundary(137, "cut", (136, 137), 0.61),
+                Boundary(187, "cut", (186, 187), 0.97),
+                Boundary(242, "fade", (241, 242), 0.8),
             ],
+            [Boundary(100, "cut", (99, 100), 0.41)],
         )
     page = new_page(browser, server)
     sign_in(page)

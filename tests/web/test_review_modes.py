@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from heaters.adapters.db.cut_review import DetectedBoundary
 from heaters.adapters.db.uow import transaction
+from heaters.domain.shots import Boundary
 from heaters.services import review
 from tests.web.conftest import add_video
 from tests.web.test_browser import (  # noqa: F401  (fixtures)
@@ -44,7 +44,8 @@ def screenshot(page, name):
 def record_boundaries(runtime, video_id, boundaries):
     """What shot detection stores, through the same gateway."""
     with transaction(runtime.database) as uow:
-        uow.cut_review.record(video_id, [DetectedBoundary(f, k, c, s) for f, k, c, s in boundaries])
+        kept = [Boundary(f, k, (f - 1, f), c) for f, k, c, s in boundaries if not s]
+        uow.boundaries.record(video_id, kept, [Boundary(f, k, (f - 1, f), c) for f, k, c, s in boundaries if s])
 
 
 def test_seeking_keys_and_the_scrub_bar(server, browser, runtime, video_id, reviewers):

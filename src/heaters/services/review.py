@@ -198,7 +198,11 @@ def cut_review(runtime: Runtime, video_id: int) -> list[CutItem]:
     """The video's cuts and suggested cuts, least confident first (cut-review mode)."""
     with connection(runtime.database) as uow:
         timeline = uow.timeline.read(video_id)
-        detected = [(b.frame, b.kind, b.confidence, b.suggested) for b in uow.cut_review.boundaries(video_id)]
+        recorded = uow.boundaries.of_video(video_id)
+    detected = sorted(
+        [(b.frame, b.kind, b.confidence, False) for b in recorded.boundaries]
+        + [(b.frame, b.kind, b.confidence, True) for b in recorded.suggested]
+    )
     if not timeline:
         raise NotFound(f"no clips for video {video_id}")
     return cut_review_items(timeline, detected)

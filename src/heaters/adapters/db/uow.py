@@ -21,7 +21,6 @@ from heaters.adapters.db.artifacts import Artifacts
 from heaters.adapters.db.boundaries import Boundaries
 from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.connection import Database
-from heaters.adapters.db.cut_review import CutReviewReads
 from heaters.adapters.db.embeddings import Embeddings
 from heaters.adapters.db.jobs import Jobs
 from heaters.adapters.db.library import LibraryReads
@@ -52,7 +51,6 @@ class UnitOfWork:
         self.jobs = Jobs(conn)
         self.users = Users(conn)
         self.library = LibraryReads(conn)
-        self.cut_review = CutReviewReads(conn)
 
     def staged(self, entity: Entity) -> StagedTable:
         """The table the pipeline's stages move `entity` along: the one video-or-clip dispatch."""
