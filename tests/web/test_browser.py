@@ -124,11 +124,8 @@ def test_sign_in_then_a_clip_plays_with_exactly_its_duration(server, browser, ru
     sign_in(page)
     clip = shown(page)
     assert (clip["start_frame"], clip["end_frame"]) == (0, 30)
-    until(
-        page,
-        "window.heaters.state().clip.id === %d && window.heaters.video.readyState >= 2"
-        " && window.heaters.video.currentTime > 0" % clip["id"],
-    )
+    playing = f"window.heaters.state().clip.id === {clip['id']} && window.heaters.video.readyState >= 2"
+    until(page, playing + " && window.heaters.video.currentTime > 0")
     first = page.evaluate("window.heaters.video.currentTime")
     until(page, f"window.heaters.video.currentTime !== {first}")
     assert page.evaluate("window.heaters.video.paused") is False
