@@ -191,7 +191,9 @@ def main() -> None:
                     pass
                 assert time.monotonic() < deadline and server.poll() is None, "server did not start"
                 time.sleep(0.1)
-            results = measure(base, clips, args.reviewers, args.rounds, server.pid, args.think_ms / 1000, args.videos)
+            results = measure(
+                base, clips, args.reviewers, args.rounds, server.pid, args.think_ms / 1000, args.videos, database_url
+            )
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -249,8 +251,16 @@ class Watcher:
         self.thread.join(timeout=5)
 
 
+def sessions_opened(database_url: str) -> int:
+    """Connections ever opened to the benchmark's database (PostgreSQL's own count, flushed within a second)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+
+
 def measure(
-    base: str, clips, reviewers: int, rounds: int, server_pid: int, think: float, videos: int
+    base: str, clips, reviewers: int, rounds: int, server_pid: int, think: float, videos: int, database_url: str
 ) -> dict[str, list[float]]:
     clients = [signed_in_client(base, f"reviewer{i}") for i in range(reviewers)]
     rng = random.Random(7)
@@ -313,12 +323,15 @@ def measure(
     watchers = [Watcher(base, video_id) for video_id in range(1, videos + 1)]  # a fresh database: ids 1…n
     for w in watchers:
         w.connected.wait(10)
+    time.sleep(1.5)  # connection counts are flushed about once a second
+    sessions_before = sessions_opened(database_url)
     cpu_before = cpu_seconds(server_pid)
     run_parallel([lambda i=i: act(i) for i in range(reviewers)])
     results["server_cpu_per_request"] = [
         (cpu_seconds(server_pid) - cpu_before) / (len(results["action"]) + len(results["peer_health"]))
     ]
     time.sleep(1.5)  # the last events
+    results["sessions_opened"] = [sessions_opened(database_url) - sessions_before - 1]  # not our own
     by_video = {w.video_id: w for w in watchers}
     missed = 0
     for video_id, clip_id, after, at in sent:
@@ -364,7 +377,8 @@ def report(results: dict[str, list[float]], args) -> None:
     print(
         f"(mean action {statistics.mean(results['action']) * 1000:.1f} ms; server CPU per request in the action"
         f" phase, actions and pings together: {results['server_cpu_per_request'][0] * 1000:.1f} ms;"
-        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs;"
+        f" database connections opened in the action phase: {results['sessions_opened'][0]})"
     )
 
 

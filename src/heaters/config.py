@@ -31,7 +31,7 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL (15+, with pgvector) URL. Empty: an embedded PostgreSQL in data_dir/postgres.",
     )
-    db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps open (SQLAlchemy pool).")
+    db_pool_size: int = Field(default=20, ge=1, description="Connections each process keeps open (SQLAlchemy pool).")
     db_max_overflow: int = Field(default=20, ge=0, description="Extra connections a process may open under load.")
     storage_backend: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None

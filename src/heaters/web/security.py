@@ -8,8 +8,8 @@ process using it. Pages without a signed-in reviewer redirect to /login; media a
 Every state-changing request carries the CSRF token, in the `X-CSRF-Token` header (the JS module) or a
 `csrf_token` form field (plain forms); otherwise 403. Sign-in is checked before any body is read.
 
-The dependencies are `async def` although they never wait: they only read the signed cookie's session, and
-FastAPI runs a plain `def` dependency in its thread pool — two thread hops per request for nothing.
+The dependencies are `async def`: the session lookup (a database query) runs in the thread pool, never on
+the event loop, which would otherwise stop serving every other request and live stream while it waits.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from heaters.config import Settings
 from heaters.domain.errors import BadInput
@@ -79,7 +80,7 @@ async def require_csrf_header(request: Request) -> None:
 async def require_csrf_form(request: Request) -> None:
     """Dependency for form posts (urlencoded or small multipart forms): header or form field. Sign-in is checked
     first, so nobody unauthenticated makes the server read (and spool) a body."""
-    if signed_in(request) is None:
+    if await signed_in_off_loop(request) is None:
         raise LoginRequired(quote(request.url.path, safe="/"))
     if csrf_valid(request, request.headers.get(CSRF_HEADER)):
         return
@@ -108,6 +109,13 @@ def signed_in(request: Request) -> Reviewer | None:
     return reviewer
 
 
+async def signed_in_off_loop(request: Request) -> Reviewer | None:
+    """`signed_in` from async code: the lookup waits on the database in the thread pool, not on the event loop."""
+    if "reviewer" in request.scope.get("state", {}):
+        return request.state.reviewer
+    return await run_in_threadpool(signed_in, request)
+
+
 def sign_in(request: Request, reviewer: Reviewer) -> None:
     request.session.clear()  # a new session on sign-in: no fixation of a pre-login session or token
     settings = request.app.state.runtime.settings
@@ -129,7 +137,7 @@ def sign_out(request: Request) -> None:
 
 async def page_user(request: Request) -> Reviewer:
     """Dependency for pages: the reviewer, or a redirect to /login."""
-    reviewer = signed_in(request)
+    reviewer = await signed_in_off_loop(request)
     if reviewer is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(quote(target, safe="/?=&"))
@@ -138,7 +146,7 @@ async def page_user(request: Request) -> Reviewer:
 
 async def api_user(request: Request) -> Reviewer:
     """Dependency for media and API: the reviewer, or 401."""
-    reviewer = signed_in(request)
+    reviewer = await signed_in_off_loop(request)
     if reviewer is None:
         raise HTTPException(status_code=401, detail="sign in first")
     return reviewer

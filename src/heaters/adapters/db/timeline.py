@@ -73,6 +73,11 @@ _READ_TIMELINE = text("""
     WHERE video_id = :video_id AND state <> :superseded
     ORDER BY start_frame
 """)
+_READ_TIMELINES = text("""
+    SELECT id, start_frame, end_frame, state, group_id, video_id FROM clips
+    WHERE video_id = ANY(CAST(:video_ids AS integer[])) AND state <> :superseded
+    ORDER BY video_id, start_frame
+""")
 _CLIP_EXISTS = text("SELECT 1 FROM clips WHERE id = :clip_id")
 _LOCK_CLIPS = text("""
     SELECT id, start_frame, end_frame, state, group_id FROM clips WHERE id = ANY(CAST(:ids AS integer[])) FOR UPDATE
@@ -154,6 +159,15 @@ class Timeline(Gateway):
         """The video's active clips by time, unlocked."""
         rows = self.conn.execute(_READ_TIMELINE, {"video_id": video_id, "superseded": _SUPERSEDED})
         return tuple(_clip(r) for r in rows)
+
+    def read_many(self, video_ids: Sequence[int]) -> dict[int, tuple[Clip, ...]]:
+        """The active clips of each of `video_ids` by time, unlocked, in one statement (a video without clips
+        maps to an empty timeline)."""
+        ids = sorted({int(v) for v in video_ids})
+        found: dict[int, list[Clip]] = {v: [] for v in ids}
+        for row in self.conn.execute(_READ_TIMELINES, {"video_ids": ids, "superseded": _SUPERSEDED}):
+            found[row[5]].append(_clip(row))
+        return {v: tuple(clips) for v, clips in found.items()}
 
     def announce(self, video_id: int) -> None:
         """Tell every page showing the video that its clips changed, when this transaction commits."""

@@ -66,6 +66,10 @@ class UnitOfWork:
         """From now on each statement commits on its own (no BEGIN/COMMIT round trips)."""
         self.conn.execution_options(isolation_level="AUTOCOMMIT")
 
+    def close(self) -> None:
+        """Give the connection back (a unit of work from `dedicated`)."""
+        self.conn.close()
+
 
 @contextmanager
 def transaction(database: Database) -> Iterator[UnitOfWork]:
@@ -79,3 +83,11 @@ def connection(database: Database) -> Iterator[UnitOfWork]:
     """A connection for reads (or for `UnitOfWork.transaction` blocks followed by more statements)."""
     with database.engine.connect() as conn:
         yield UnitOfWork(conn)
+
+
+def dedicated(database: Database) -> UnitOfWork:
+    """A unit of work on a connection kept until `close()`, each statement committing on its own: for a long-lived
+    reader on a thread of its own (the live timeline hub), so it never waits for, nor takes, a request's turn."""
+    uow = UnitOfWork(database.engine.connect())
+    uow.autocommit()
+    return uow
