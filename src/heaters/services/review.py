@@ -284,7 +284,6 @@ def _act(
         effect = _decision(action, timeline, clip)
         review_domain.check_not_held_by_others(effect.clip_ids, locked.claims, reviewer_id, now)
         uow.timeline.apply_review_effect(effect, reviewer_id, now)
-        uow.timeline.announce(locked.video_id)
         inverse = {"effect": effect.to_payload()}
         focus = None
         changed = tuple(sorted(effect.clip_ids))
@@ -445,7 +444,6 @@ def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime):
             approved: list[int] = []  # created clips go away, restored ones come back as they were
         else:
             uow.timeline.apply_review_effect(reverse, reviewer_id, now)
-            uow.timeline.announce(event.video_id)
             focus = event.clip_id
             changed = tuple(sorted(reverse.clip_ids))
             approved = _approved_after(timeline, reverse)

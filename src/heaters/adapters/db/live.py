@@ -1,8 +1,9 @@
 """Live timeline changes across processes: PostgreSQL LISTEN/NOTIFY.
 
 Every write that changes a video's clips (a cut plan, a review effect, a pipeline stage moving a clip along)
-sends `NOTIFY heaters_timeline, '<video id>'` in its own transaction, so the notice goes out exactly when
-the change commits, from whichever process made it. Each web process keeps one listening connection
+sends `NOTIFY heaters_timeline, '<video id>'` in its own transaction (a review action: in the statement that
+takes the video's timeline lock, no round trip of its own), so the notice goes out exactly when the change
+commits, from whichever process made it. Each web process keeps one listening connection
 (`TimelineListener`) on a thread and hands each video id to a callback; the web layer fans it out to the
 pages showing that video.
 """

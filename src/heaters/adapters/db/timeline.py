@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from heaters.adapters.db.gateway import Gateway
-from heaters.adapters.db.live import NOTIFY_VIDEO
+from heaters.adapters.db.live import CHANNEL, NOTIFY_VIDEO
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.review import Claim, ReviewEffect
 from heaters.domain.states import ClipState
@@ -46,10 +46,14 @@ class LockedTimeline:
 # when it starts: a single "SELECT … FOR UPDATE" that waited for another action would see that action's
 # retired clips drop out but not the clips it inserted. Both statements go in one round trip (the simple
 # query protocol runs each with its own snapshot), so only integers are inlined, never text.
+# Taking the lock also queues the video's live-timeline notice (NOTIFY): PostgreSQL sends it only if the
+# transaction commits, so it costs no round trip of its own, and a refused action (rolled back) sends nothing.
 _LOCK_VIDEO_OF_CLIP = """
-    SELECT pg_advisory_xact_lock(hashtext('timeline'), video_id) FROM clips WHERE id = {clip_id};
+    SELECT pg_advisory_xact_lock(hashtext('timeline'), video_id), pg_notify('{channel}', CAST(video_id AS text))
+    FROM clips WHERE id = {clip_id};
 """
-_LOCK_VIDEO = "SELECT pg_advisory_xact_lock(hashtext('timeline'), {video_id});"
+_LOCK_VIDEO = "SELECT pg_advisory_xact_lock(hashtext('timeline'), {video_id}), pg_notify('{channel}', '{video_id}');"
+assert CHANNEL.isidentifier()  # inlined: a plain word
 _TIMELINE_AFTER_LOCK = """
     SELECT c.id, c.start_frame, c.end_frame, c.state, c.group_id, c.claimed_by, u.name, c.claim_expires_at,
            v.id, v.fps, v.frame_count
@@ -114,11 +118,13 @@ _APPLY_GROUP_CHANGES = text("""
 
 class Timeline(Gateway):
     def lock_of_clip(self, clip_id: int) -> LockedTimeline:
-        """The timeline of `clip_id`'s video, locked. NotFound when there is no such clip; Refused when the
-        clip was replaced by a cut operation."""
+        """The timeline of `clip_id`'s video, locked; every page showing the video hears of the change when the
+        transaction commits. NotFound when there is no such clip; Refused when the clip was replaced by a cut
+        operation."""
         clip_id = int(clip_id)
         locked = self._lock_and_read(
-            _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id) + _timeline_after_lock(_VIDEO_OF_CLIP.format(clip_id=clip_id))
+            _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id, channel=CHANNEL)
+            + _timeline_after_lock(_VIDEO_OF_CLIP.format(clip_id=clip_id))
         )
         if locked is None or clip_id not in {c.id for c in locked.clips}:
             if self.conn.execute(_CLIP_EXISTS, {"clip_id": clip_id}).first() is None:
@@ -127,9 +133,12 @@ class Timeline(Gateway):
         return locked
 
     def lock(self, video_id: int) -> LockedTimeline | None:
-        """The video's active clips, locked until commit so concurrent actions on one video queue up."""
+        """The video's active clips, locked until commit so concurrent actions on one video queue up; every page
+        showing the video hears of the change when the transaction commits."""
         video_id = int(video_id)
-        return self._lock_and_read(_LOCK_VIDEO.format(video_id=video_id) + _timeline_after_lock(str(video_id)))
+        return self._lock_and_read(
+            _LOCK_VIDEO.format(video_id=video_id, channel=CHANNEL) + _timeline_after_lock(str(video_id))
+        )
 
     def _lock_and_read(self, statements: str) -> LockedTimeline | None:
         cursor = self.conn.connection.cursor()
@@ -177,7 +186,8 @@ class Timeline(Gateway):
         self, video_id: int, timeline: Sequence[Clip], plan: CutPlan, reviewer_id: int
     ) -> tuple[tuple[int, ...], tuple[Clip, ...]]:
         """Write a cut plan; returns the ids of the created clips (in `plan.create` order) and the timeline after
-        it. The plan is first applied in memory, which checks every transition and that the result is MECE; the
+        it. The caller holds the video's timeline lock (`lock`, `lock_of_clip`), which also announces the change.
+        The plan is first applied in memory, which checks every transition and that the result is MECE; the
         database's exclusion constraint checks again at commit."""
         superseded = {}
         if plan.restore:
@@ -200,8 +210,7 @@ class Timeline(Gateway):
         if plan.restore:
             states = [str(s) for s in plan.restore_states]
             self.conn.execute(_SET_STATES, {"ids": list(plan.restore), "states": states})
-        self.announce(video_id)
-        return new_ids, after
+        return new_ids, after  # announced by the timeline's lock
 
     def apply_review_effect(self, effect: ReviewEffect, reviewer_id: int, now: datetime) -> None:
         """Write a review effect: each changed clip gets its new state, the reviewer, when (none when it goes back
