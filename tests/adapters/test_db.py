@@ -87,3 +87,28 @@ def test_review_events_are_append_only(database: Database):
         with pytest.raises(ProgrammingError, match="append-only"):
             with database.engine.begin() as conn:
                 conn.execute(text(statement), {"id": event})
+
+
+def test_the_clips_a_reviewer_holds_are_found_by_index_not_by_scanning_every_clip(database: Database):
+    """Migration 0008: releasing a reviewer's other claims (and asking whether they hold any) on every page read
+    must not scan the clips table."""
+    with database.engine.begin() as conn:
+        video = _video(conn)
+        user = conn.execute(
+            text("INSERT INTO users (name, password_hash) VALUES ('holder', 'x') RETURNING id")
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO clips (video_id, start_frame, end_frame, state, attempts) "
+                "SELECT :v, n, n + 1, 'pending_review', 0 FROM generate_series(0, 19999) AS n"
+            ),
+            {"v": video},
+        )
+        conn.execute(text("UPDATE clips SET claimed_by = :u WHERE start_frame = 7"), {"u": user})
+        conn.execute(text("ANALYZE clips"))
+        index = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'clips_claimed_by'")).scalar()
+        plan = "\n".join(
+            conn.execute(text("EXPLAIN SELECT id FROM clips WHERE claimed_by = :u AND id <> 3"), {"u": user}).scalars()
+        )
+    assert index is not None and "WHERE (claimed_by IS NOT NULL)" in index
+    assert "clips_claimed_by" in plan and "Seq Scan" not in plan, plan

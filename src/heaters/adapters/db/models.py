@@ -101,6 +101,8 @@ class Clip(Base):
     __table_args__ = (
         CheckConstraint("start_frame >= 0 AND end_frame > start_frame", name="clip_range_valid"),
         Index("clips_video_start", "video_id", "start_frame"),
+        # migration 0008: the clips someone holds (looked up by holder on every page read)
+        Index("clips_claimed_by", "claimed_by", postgresql_where=text("claimed_by IS NOT NULL")),
     )
 
 
