@@ -183,3 +183,129 @@ def test_cut_review_walks_cuts_least_confident_first(server, browser, runtime, v
         (187, 242),
         (242, 250),
     ]
+
+
+DETECTED = [  # what shot detection stored for the sample video: cuts with their scores, and two near-misses
+    (30, "cut", 0.92, False),
+    (76, "dissolve", 0.55, False),
+    (137, "cut", 0.61, False),
+    (187, "cut", 0.97, False),
+    (242, "fade", 0.8, False),
+    (100, "cut", 0.41, True),
+    (210, "cut", 0.35, True),
+]
+
+
+def cut_review_frame(page):
+    return page.get_attribute("#cut-review", "data-frame")
+
+
+def test_arrows_in_cut_review_walk_the_cuts_and_leave_the_player_alone(server, browser, runtime, video_id, reviewers):
+    record_boundaries(runtime, video_id, DETECTED)
+    ids = ids_of(runtime, video_id)
+    page = new_page(browser, server)
+    sign_in(page, target=f"/review/{ids[1]}")  # [30, 76)
+    wait_playing(page, ids[1])
+    pause_at(page, 5)
+    page.keyboard.press("c")
+    page.wait_for_selector("#cut-review:not([hidden])")
+    # least confident first: 210 (0.35), 100 (0.41), 76 (0.55), 137 (0.61), 242, 30, 187
+    assert cut_review_frame(page) == "210"
+    walked = []
+    for key in ("ArrowRight", "ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowLeft"):
+        page.keyboard.press(key)
+        walked.append(cut_review_frame(page))
+    assert walked == ["100", "76", "137", "76", "100", "210", "210"]  # ← on the first stays there
+    assert page.inner_text("#cr-index") == "1 of 7"
+    frame_is(page, 5)  # the arrows walked the cuts, not the playhead
+    assert page.inner_text("#abs-frame") == "35"
+    page.keyboard.press("c")
+    assert page.is_hidden("#cut-review")
+    page.keyboard.press("ArrowRight")  # out of cut review the arrows step frames again
+    frame_is(page, 6)
+
+
+def test_backspace_and_escape_while_typing_a_frame_number(server, browser, runtime, video_id, reviewers):
+    ids = ids_of(runtime, video_id)
+    page = new_page(browser, server)
+    sign_in(page, target=f"/review/{ids[1]}")  # [30, 76): 46 frames
+    wait_playing(page, ids[1])
+    pause_at(page, 4)
+    for key in ("3", "7"):
+        page.keyboard.press(key)
+    assert page.inner_text("#frame-now") == "37…"
+    page.keyboard.press("Backspace")  # the last digit goes
+    assert page.inner_text("#frame-now") == "3…"
+    page.keyboard.press("2")
+    assert page.inner_text("#frame-now") == "32…"
+    page.keyboard.press("Escape")  # the number is dropped; the playhead stays
+    assert page.inner_text("#frame-now") == "4"
+    page.keyboard.press("Enter")  # nothing typed: Enter goes nowhere
+    frame_is(page, 4)
+    for key in ("1", "5", "Backspace", "Backspace"):  # typed, then erased to nothing
+        page.keyboard.press(key)
+    assert page.inner_text("#frame-now") == "4"
+    for key in ("2", "5", "Enter"):
+        page.keyboard.press(key)
+    frame_is(page, 25)
+    assert page.inner_text("#abs-frame") == "55"
+
+
+def test_suggested_cuts_show_on_the_timeline_apart_from_cuts(server, browser, runtime, video_id, reviewers):
+    record_boundaries(runtime, video_id, DETECTED)
+    page = new_page(browser, server)
+    sign_in(page)
+    page.wait_for_selector('.suggested-cut[data-frame="100"]')
+    assert page.locator('.suggested-cut[data-frame="210"]').count() == 1
+    assert page.locator(".suggested-cut").count() == 2
+    # marked differently from the cuts, and not a cut: nothing to drag there
+    assert page.locator('.cut[data-frame="100"]').count() == 0
+    assert (
+        page.locator('.cut[data-frame="76"]').count() == 1
+        and page.locator('.suggested-cut[data-frame="76"]').count() == 0
+    )
+    assert "suggested cut at frame 100 (confidence 0.41)" in page.get_attribute(
+        '.suggested-cut[data-frame="100"]', "title"
+    )
+    style = "el => { const s = getComputedStyle(el, '::before'); return [s.borderLeftStyle, s.backgroundColor]; }"
+    assert page.eval_on_selector('.suggested-cut[data-frame="100"]', style)[0] == "dashed"
+    assert page.eval_on_selector('.cut[data-frame="76"]', style)[0] != "dashed"
+    screenshot(page, "review-suggested-cuts.png")
+    # adding the suggestion in cut review makes it a cut: the marker becomes a cut handle
+    page.wait_for_function("window.heaters.ready()")
+    page.keyboard.press("c")
+    page.wait_for_selector("#cut-review:not([hidden])")
+    page.keyboard.press("ArrowRight")  # 210 first (least confident), then 100
+    assert cut_review_frame(page) == "100"
+    press(page, "k")
+    page.wait_for_selector('.cut[data-frame="100"]')
+    assert page.locator('.suggested-cut[data-frame="100"]').count() == 0
+    assert page.locator('.suggested-cut[data-frame="210"]').count() == 1
+    assert [s[:2] for s in spans(runtime, video_id)][2:4] == [(76, 100), (100, 137)]
+
+
+def test_arrows_pressed_right_after_k_move_on_from_the_kept_playhead(server, browser, runtime, video_id, reviewers):
+    ids = ids_of(runtime, video_id)
+    page = new_page(browser, server)
+    sign_in(page, target=f"/review/{ids[2]}")  # [76, 137)
+    wait_playing(page, ids[2])
+    pause_at(page, 10)  # video frame 86
+    # K and ↑ ↑ in one go: the arrows arrive while the split is on its way and its new piece is not loaded yet
+    page.eval_on_selector(
+        "body",
+        """body => { for (const key of ["k", "ArrowUp", "ArrowUp"])
+                      body.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true })); }""",
+    )
+    assert page.evaluate("window.heaters.navigationHeld()")  # held, not lost
+    page.wait_for_function("window.heaters.pending() === 0 && !window.heaters.navigationHeld()")
+    assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (86, 137)
+    frame_is(page, 20)  # both ↑ counted, from the kept frame (video frame 86)
+    assert page.inner_text("#abs-frame") == "106"
+    # the same with real key presses, as fast as the keyboard sends them
+    page.wait_for_function("window.heaters.ready()")
+    for key in ("k", "ArrowUp", "ArrowUp", "ArrowUp", "ArrowDown"):
+        page.keyboard.press(key)
+    page.wait_for_function("window.heaters.pending() === 0 && !window.heaters.navigationHeld()")
+    assert (shown(page)["start_frame"], shown(page)["end_frame"]) == (106, 137)
+    frame_is(page, 20)  # 0 + 10 + 10 + 10 - 10, each from the kept frame
+    assert [s[:2] for s in spans(runtime, video_id)][2:5] == [(76, 86), (86, 106), (106, 137)]

@@ -24,6 +24,12 @@ let queue = Promise.resolve(); // actions run one after another, in key-press or
 let pending = 0;
 let emptyPoll = null;
 const prefetched = new Map(); // video url -> {promise, blobUrl}
+let suggestions = { videoId: null, items: [] }; // the detector's near-misses of the shown video (suggested cuts)
+// Keys that move the playhead, pressed while an action that keeps the playhead (K, a nudge, undo) is on its way
+// or its clip is loading: held, then replayed in order from the kept frame once it is on screen — otherwise the
+// page's late seek to the kept frame would undo them.
+let navHeld = null;
+let keepSeekPending = false;
 
 // --- server ------------------------------------------------------------------------------------
 
@@ -52,8 +58,24 @@ function enqueue(task) {
     .finally(() => {
       pending -= 1;
       if (!pending) document.body.classList.remove("busy");
+      if (!pending && !keepSeekPending) releaseNavigation();
     });
   return queue;
+}
+
+function holdNavigation() {
+  if (navHeld === null) navHeld = [];
+}
+
+function releaseNavigation() {
+  const held = navHeld;
+  navHeld = null;
+  if (held) held.forEach((move) => move());
+}
+
+function navigate(move) {
+  if (navHeld !== null) navHeld.push(move);
+  else move();
 }
 
 // --- prefetch ----------------------------------------------------------------------------------
@@ -123,6 +145,7 @@ function show(next, { keepAbsFrame = null } = {}) {
   (state.upcoming || []).forEach((u) => prefetch(u.video_url));
   if (!clip) {
     ready = false;
+    keepSeekPending = false;
     video.removeAttribute("src");
     video.load();
     history.replaceState(null, "", "/review" + queryOfQueue());
@@ -147,17 +170,21 @@ function show(next, { keepAbsFrame = null } = {}) {
     // nearest frame inside the clip.
     const keep =
       keepAbsFrame === null ? null : Math.max(clip.start_frame, Math.min(clip.end_frame - 1, keepAbsFrame));
+    keepSeekPending = true;
     video.addEventListener(
       "loadedmetadata",
       () => {
         video.playbackRate = speed;
         if (keep !== null) seekFrame(keep - clip.start_frame);
         if (!wasPaused) play();
+        keepSeekPending = false;
+        if (!pending) releaseNavigation(); // keys pressed meanwhile move on from the kept frame
       },
       { once: true },
     );
     video.addEventListener("loadeddata", markReady, { once: true });
   }
+  if (clip.video_id !== suggestions.videoId) loadSuggestions(clip.video_id);
   document.dispatchEvent(new CustomEvent("heaters:clip", { detail: state }));
 }
 
@@ -307,7 +334,34 @@ function renderTimeline() {
       return el;
     }),
   );
+  // the detector's suggested cuts (below its threshold): marked, not draggable; C reviews them, K adds one
+  const cutFrames = new Set(state.timeline.slice(1).map((c) => c.start));
+  cuts.append(
+    ...(suggestions.videoId === clip.video_id ? suggestions.items : [])
+      .filter((s) => !cutFrames.has(s.frame) && s.frame >= from && s.frame <= to)
+      .map((s) => {
+        const el = document.createElement("div");
+        el.className = "suggested-cut";
+        el.style.left = pct(s.frame);
+        el.dataset.frame = s.frame;
+        const score = s.confidence === null ? "" : ` (confidence ${s.confidence.toFixed(2)})`;
+        el.title = `suggested cut at frame ${s.frame}${score} — not a cut: C reviews it, K on it adds it`;
+        return el;
+      }),
+  );
   renderPlayhead();
+}
+
+async function loadSuggestions(videoId) {
+  suggestions = { videoId, items: suggestions.videoId === videoId ? suggestions.items : [] };
+  try {
+    const data = await api("GET", `/api/review/videos/${videoId}/cuts`);
+    if (suggestions.videoId !== videoId) return; // another video is on screen by now
+    suggestions.items = data.items.filter((i) => i.suggested).map((i) => ({ frame: i.frame, confidence: i.confidence }));
+    renderTimeline();
+  } catch {
+    // suggestions are a hint: the timeline works without them
+  }
 }
 
 function renderPlayhead() {
@@ -388,6 +442,7 @@ function canDecide({ needFrame = true } = {}) {
 function act(action, extra = {}) {
   if (action === "undo") return undo();
   if (!canDecide()) return;
+  if (CUT_ACTIONS.has(action)) holdNavigation();
   return enqueue(async () => {
     const clip = state.clip;
     if (!clip) return;
@@ -397,6 +452,7 @@ function act(action, extra = {}) {
     const answer = await api("POST", `/api/clips/${clip.id}/actions${queryOfQueue()}`, body);
     notice(answer.result.message, "ok");
     show(answer.state, { keepAbsFrame: CUT_ACTIONS.has(action) ? absFrame : null });
+    if (CUT_ACTIONS.has(action) && state.clip) loadSuggestions(state.clip.video_id);
     afterAction();
   });
 }
@@ -416,6 +472,7 @@ function nudge(delta) {
     cut = bounds.reduce((a, b) => (Math.abs(b - absFrame) < Math.abs(a - absFrame) ? b : a));
   }
   const target = cut + delta;
+  holdNavigation();
   enqueue(async () => {
     const answer = await api("POST", `/api/clips/${clip.id}/actions${queryOfQueue()}`, {
       action: "move_cut",
@@ -436,6 +493,7 @@ function nudge(delta) {
 }
 
 function undo(eventId = null) {
+  holdNavigation();
   return enqueue(async () => {
     const absFrame = state.clip ? state.clip.start_frame + currentFrame() : null;
     const answer = await api("POST", "/api/undo" + queryOfQueue(), eventId === null ? {} : { event_id: eventId });
@@ -634,7 +692,8 @@ document.addEventListener("keydown", (e) => {
     e.preventDefault();
     if (key === "backspace") gotoBuffer = gotoBuffer.slice(0, -1);
     else {
-      if (key === "enter") goTo(parseInt(gotoBuffer, 10));
+      const frame = parseInt(gotoBuffer, 10);
+      if (key === "enter") navigate(() => goTo(frame));
       gotoBuffer = "";
     }
     renderPlayhead();
@@ -650,16 +709,16 @@ document.addEventListener("keydown", (e) => {
       if (!e.repeat) nudge(delta);
     } else {
       nudging = null;
-      step(delta);
+      navigate(() => step(delta));
     }
   } else if (key === "arrowup" || key === "arrowdown") {
     e.preventDefault();
-    step(key === "arrowup" ? 10 : -10);
+    navigate(() => step(key === "arrowup" ? 10 : -10));
   } else if (key === "j" || key === "l") {
-    step(Math.round(fps()) * (key === "j" ? -1 : 1));
+    navigate(() => step(Math.round(fps()) * (key === "j" ? -1 : 1)));
   } else if (key === "home" || key === "end") {
     e.preventDefault();
-    goTo(key === "home" ? 0 : state.clip ? state.clip.frames - 1 : 0);
+    navigate(() => goTo(key === "home" ? 0 : state.clip ? state.clip.frames - 1 : 0));
   } else if (key === "z") {
     zoomed = !zoomed;
     renderTimeline();
@@ -713,6 +772,11 @@ video.addEventListener("ended", () => {
   play();
 });
 video.addEventListener("loadeddata", markReady);
+video.addEventListener("error", () => {
+  // a clip that cannot load never gets its kept frame: held keys must not wait for it
+  keepSeekPending = false;
+  if (!pending) releaseNavigation();
+});
 video.addEventListener("play", renderPlayButton);
 video.addEventListener("pause", renderPlayButton);
 video.addEventListener("timeupdate", renderPlayhead);
@@ -733,6 +797,8 @@ window.heaters = {
   state: () => state,
   pending: () => pending,
   ready: () => ready,
+  navigationHeld: () => navHeld !== null,
+  suggestedCuts: () => suggestions.items.map((s) => s.frame),
   currentFrame,
   video,
   liveUpdates: 0,
