@@ -273,10 +273,16 @@ def test_dashboard_shows_states_and_live_progress(server, browser, runtime, vide
                 last_error="HTTP Error 404: Not Found",
             )
         )
+    ana = reviewers[0]
+    for action in ("approve", "approve", "skip"):  # the first video: two reviewed, one skipped (not reviewed)
+        clip = review.next_page(runtime, ana.id, video_id).clip
+        review.act_and_show(runtime, ana.id, clip.id, action)
     page = new_page(browser, server)
     sign_in(page, target="/")
     page.wait_for_selector("tr[data-state=preprocessing] .bar")
     assert "42%" in page.inner_text("tr[data-state=preprocessing]")
+    first = page.locator("tr", has_text="Bikes at the crossing").inner_text()
+    assert "2/6 reviewed" in first and "3 to go" in first and "1 skipped" in first, first
     with runtime.database.sessions.begin() as session:
         session.execute(update(SourceVideo).where(SourceVideo.state == "preprocessing").values(progress=0.77))
     page.wait_for_function("document.querySelector('tr[data-state=preprocessing]').innerText.includes('77%')")
