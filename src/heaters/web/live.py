@@ -114,6 +114,9 @@ class LiveTimelines:
         queue: asyncio.Queue = asyncio.Queue()
         self._ensure_listening()
         self._subscribe(video_id, queue)
+        if not self.listener.wait_listening(0):
+            # the first stream of this process: LISTEN before the first read, so no change can fall in between
+            await run_in_threadpool(self.listener.wait_listening, 10.0)
         loop = asyncio.get_running_loop()
         ends = loop.time() + STREAM_SECONDS
         try:
