@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     export_grace_seconds: float = Field(
         default=15.0, description="Approved clips wait this long before export, so an immediate undo still works."
     )
+    review_durable_commit: bool = Field(
+        default=False,
+        description="Review actions wait for their commit to reach the disk (PostgreSQL synchronous_commit). Off: a "
+        "key press does not wait for the disk flush; a crash of the database server may lose the last fraction of "
+        "a second of actions (whole actions, never half of one), whose clips are then pending again.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Signs session cookies (at least 32 characters). Unset: one generated once into the database, "

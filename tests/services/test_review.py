@@ -173,3 +173,25 @@ def test_a_nudge_moves_the_cut_nearest_to_the_reviewers_frame(runtime, reviewers
     assert spans(runtime, video)[1:3] == [(50, 102, "pending_review"), (102, 150, "pending_review")]
     with pytest.raises(Refused, match="frame the reviewer is on"):
         act(runtime, ana.id, review.video_timeline(runtime, video)[1].id, "move_cut", delta=1)
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_an_action_waits_for_the_disk_only_when_review_commits_are_durable(runtime, reviewers, durable):
+    """HEATERS_REVIEW_DURABLE_COMMIT: the action's own transaction (and only it) skips the commit's disk flush."""
+    from heaters.adapters.db.uow import connection
+
+    video_id = make_video(runtime)
+    first = review.video_timeline(runtime, video_id)[0]
+    with connection(runtime.database) as uow:
+        with uow.transaction():
+            uow.timeline.lock_of_clip(first.id, durable=durable)
+            inside = uow.conn.execute(text("SHOW synchronous_commit")).scalar()
+        after = uow.conn.execute(text("SHOW synchronous_commit")).scalar()
+        uow.conn.rollback()
+    assert (inside, after) == ("on" if durable else "off", "on")
+    runtime.settings.review_durable_commit = durable
+    ana = reviewers[0]
+    act(runtime, ana.id, first.id, "approve")
+    undo(runtime, ana.id)
+    act(runtime, ana.id, first.id, "skip")
+    assert [s for *_, s in spans(runtime, video_id)][0] == "review_skipped"

@@ -263,7 +263,7 @@ def _act(
 ) -> ActionResult:
     if action is ActionKind.UNDO:
         return _undo(uow, settings, reviewer_id, now)
-    locked = uow.timeline.lock_of_clip(clip_id)
+    locked = uow.timeline.lock_of_clip(clip_id, durable=settings.review_durable_commit)
     timeline = locked.clips
     clip = next(c for c in timeline if c.id == clip_id)
     frame, to_frame = frames.resolve(action, timeline)
@@ -400,7 +400,7 @@ def _undo(
     stepped_over: list[str] = []
     for event in candidates:
         try:
-            prepared = _prepare_undo(uow, reviewer_id, event, now)
+            prepared = _prepare_undo(uow, reviewer_id, event, now, settings.review_durable_commit)
         except HeldByAnother:
             raise  # someone else's claim is not "can no longer be undone": it passes
         except Refused as refusal:
@@ -419,10 +419,10 @@ def _undo(
 UNDO_LOOKBACK = 25  # how far back undo looks past actions that can no longer be undone
 
 
-def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime):
+def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime, durable: bool = True):
     """Check that `event` can be undone now (raises Refused, having written nothing, when it cannot) and return
     the step that writes the undo."""
-    locked = uow.timeline.lock(event.video_id)
+    locked = uow.timeline.lock(event.video_id, durable=durable)
     timeline = locked.clips if locked else ()
     claims = locked.claims if locked else {}
     inverse = event.inverse or {}

@@ -48,6 +48,9 @@ class LockedTimeline:
 # query protocol runs each with its own snapshot), so only integers are inlined, never text.
 # Taking the lock also queues the video's live-timeline notice (NOTIFY): PostgreSQL sends it only if the
 # transaction commits, so it costs no round trip of its own, and a refused action (rolled back) sends nothing.
+# A review action need not wait for its commit's disk flush (`durable=False`): the setting rides in the same round
+# trip and holds for this transaction only.
+_NOT_DURABLE = "SET LOCAL synchronous_commit = off;"
 _LOCK_VIDEO_OF_CLIP = """
     SELECT pg_advisory_xact_lock(hashtext('timeline'), video_id), pg_notify('{channel}', CAST(video_id AS text))
     FROM clips WHERE id = {clip_id};
@@ -117,13 +120,14 @@ _APPLY_GROUP_CHANGES = text("""
 
 
 class Timeline(Gateway):
-    def lock_of_clip(self, clip_id: int) -> LockedTimeline:
+    def lock_of_clip(self, clip_id: int, *, durable: bool = True) -> LockedTimeline:
         """The timeline of `clip_id`'s video, locked; every page showing the video hears of the change when the
         transaction commits. NotFound when there is no such clip; Refused when the clip was replaced by a cut
-        operation."""
+        operation. `durable=False`: the commit does not wait for the disk (see `_NOT_DURABLE`)."""
         clip_id = int(clip_id)
         locked = self._lock_and_read(
-            _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id, channel=CHANNEL)
+            ("" if durable else _NOT_DURABLE)
+            + _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id, channel=CHANNEL)
             + _timeline_after_lock(_VIDEO_OF_CLIP.format(clip_id=clip_id))
         )
         if locked is None or clip_id not in {c.id for c in locked.clips}:
@@ -132,19 +136,22 @@ class Timeline(Gateway):
             raise Refused(f"clip {clip_id} was replaced by a cut operation; reload to see the current clips")
         return locked
 
-    def lock(self, video_id: int) -> LockedTimeline | None:
+    def lock(self, video_id: int, *, durable: bool = True) -> LockedTimeline | None:
         """The video's active clips, locked until commit so concurrent actions on one video queue up; every page
         showing the video hears of the change when the transaction commits."""
         video_id = int(video_id)
         return self._lock_and_read(
-            _LOCK_VIDEO.format(video_id=video_id, channel=CHANNEL) + _timeline_after_lock(str(video_id))
+            ("" if durable else _NOT_DURABLE)
+            + _LOCK_VIDEO.format(video_id=video_id, channel=CHANNEL)
+            + _timeline_after_lock(str(video_id))
         )
 
     def _lock_and_read(self, statements: str) -> LockedTimeline | None:
         cursor = self.conn.connection.cursor()
         try:
             cursor.execute(statements)
-            cursor.nextset()
+            while cursor.nextset():  # the timeline's read is the last statement
+                pass
             rows = cursor.fetchall()
         finally:
             cursor.close()
