@@ -76,7 +76,9 @@ _UPCOMING = """
 """
 _AFTER_CLIP = "AND (video_id > c.video_id OR (video_id = c.video_id AND start_frame > c.start_frame))"
 # The holder columns are read as the row was before this statement's own claim: a holder other than the
-# reader means the claim was refused (another reviewer's lease runs).
+# reader means the claim was refused (another reviewer's lease runs). A claim is a lease, lost harmlessly in a
+# database crash (the clip is claimable again): its commit does not wait for the disk (set_config, local to the
+# statement's transaction, costs no round trip).
 _CLIP_PAGE = f"""
     SELECT c.id, c.video_id, c.start_frame, c.end_frame, c.state, c.group_id,
            v.title, v.source, v.fps, v.frame_count, v.width, v.height,
@@ -87,7 +89,7 @@ _CLIP_PAGE = f"""
            c.claimed_by, (SELECT name FROM users WHERE id = c.claimed_by), c.claim_expires_at,
            EXISTS (SELECT 1 FROM clips AS o WHERE o.claimed_by = :reviewer_id AND o.id <> c.id) AS holds_others
     FROM clips AS c JOIN source_videos AS v ON v.id = c.video_id
-    WHERE c.id = {{target}}
+    WHERE c.id = {{target}} AND set_config('synchronous_commit', 'off', true) IS NOT NULL
 """
 _ACTIVE_AT = text("""
     SELECT a.id FROM clips AS s JOIN clips AS a ON a.video_id = s.video_id
