@@ -83,8 +83,17 @@ def _refuse_duplicate_content(runtime: Runtime, video_id: int, sha256: str) -> N
 
 def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
     from heaters.adapters.media.preprocess import preprocess as run_preprocess
+    from heaters.pipeline import chunked
 
     settings = runtime.settings
+    if settings.chunk_seconds > 0:  # a long video is preprocessed in chunks, by as many workers as there are
+        with connection(runtime.database) as uow:
+            planned = bool(uow.chunks.of_video(video.id))
+        if planned:
+            return chunked.coordinate(runtime, video, progress)
+        plan, has_audio = chunked.plan_for(runtime, video)
+        if not plan.single_job:
+            chunked.start(runtime, video, plan, has_audio, progress)  # hands off
     limits = MediaLimits.from_settings(settings)
     keys = {
         "master": storage_keys.master_key(video.id),
@@ -92,11 +101,14 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
         "features": storage_keys.features_key(video.id),
     }
     with _scratch(runtime, f"preprocess-{video.id}") as work:
-        source = _local_copy(runtime, video.original_key, work)
+        # (the probe of the chunk plan has fetched the original already)
+        source = chunked.originals.path(runtime, video.original_key) if settings.chunk_seconds > 0 else None
+        source = source or _local_copy(runtime, video.original_key, work)
         result = run_preprocess(source, work, proxy_crf=settings.proxy_crf, limits=limits, progress=progress)
         runtime.storage.put_file(keys["master"], result.master_path, content_type="video/x-matroska")
         runtime.storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
         runtime.storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
+    chunked.originals.release(video.original_key)
 
     preprocessed = Preprocessed(
         master_key=keys["master"],
@@ -131,6 +143,9 @@ def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
     from heaters.domain.shots import detect
+    from heaters.pipeline.chunked import forget_segments
+
+    forget_segments(runtime, video.id)  # a chunked video's segments, now assembled and recorded
 
     features = np.load(io.BytesIO(runtime.storage.read_bytes(video.features_key)), allow_pickle=False)
     if len(features) != video.frame_count:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -48,13 +48,15 @@ PROXY_AUDIO = "audio.m4a"
 
 @dataclass(frozen=True)
 class Segment:
-    """A chunk's written frames: grid slots [first, first + frame_count)."""
+    """A chunk's written frames: grid slots [first, first + frame_count). The master and proxy are local
+    paths or URLs (read in place from the object store); features are whatever `assemble`'s
+    `read_features` takes (a local path by default)."""
 
     first: int
     frame_count: int
-    master_path: Path
-    proxy_path: Path
-    features_path: Path
+    master_path: Path | str
+    proxy_path: Path | str
+    features_path: Path | str
 
 
 def preprocess_chunk(
@@ -165,9 +167,11 @@ class Assembled:
 
 def assemble(
     segments: Sequence[Segment],
-    audio: tuple[Path, Path] | None,
+    audio: tuple[Path | str, Path | str] | None,
     out_dir: Path | str,
     rate: Fraction,
+    *,
+    read_features: Callable[[Path | str], np.ndarray] = load_features,
 ) -> Assembled:
     """Stream-copy the segments (in order, contiguous) and the audio into out_dir/{master.mkv, proxy.mp4,
     features.npy}. Memory stays bounded: packets are interleaved by time as they are read, features are
@@ -206,7 +210,7 @@ def assemble(
             proxy.container_option_dict(),
             rate,
         )
-        _append_features([s.features_path for s in segments], expected, temp["features"])
+        _append_features([s.features_path for s in segments], expected, temp["features"], read_features)
         for key in final:
             os.replace(temp[key], final[key])
     finally:
@@ -215,11 +219,11 @@ def assemble(
     return Assembled(expected, final["master"], final["proxy"], final["features"])
 
 
-def _append_features(paths: Sequence[Path], frame_count: int, out: Path) -> None:
+def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path, read) -> None:
     merged = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=(frame_count, FEATURE_SIZE))
     row = 0
     for path in paths:
-        part = load_features(path)
+        part = read(path)
         merged[row : row + len(part)] = part
         row += len(part)
     merged.flush()
@@ -228,7 +232,9 @@ def _append_features(paths: Sequence[Path], frame_count: int, out: Path) -> None
         raise HeatersError(f"feature segments hold {row} rows for {frame_count} frames")
 
 
-def _video_packets(segments: Sequence[tuple[int, Path]], rate: Fraction) -> Iterator[tuple[Fraction, int, av.Packet]]:
+def _video_packets(
+    segments: Sequence[tuple[int, Path | str]], rate: Fraction
+) -> Iterator[tuple[Fraction, int, av.Packet]]:
     """(time in seconds, 0, packet) of every segment's video, re-stamped on the whole video's grid."""
     for first, path in segments:
         with open_media(path, "chunk segment", derived=True) as container:
@@ -246,7 +252,7 @@ def _video_packets(segments: Sequence[tuple[int, Path]], rate: Fraction) -> Iter
                 yield Fraction(slot) / rate, 0, packet
 
 
-def _audio_packets(path: Path) -> Iterator[tuple[Fraction, int, av.Packet]]:
+def _audio_packets(path: Path | str) -> Iterator[tuple[Fraction, int, av.Packet]]:
     with open_media(path, "audio", derived=True) as container:
         stream = container.streams.audio[0]
         for packet in container.demux(stream):
@@ -256,8 +262,8 @@ def _audio_packets(path: Path) -> Iterator[tuple[Fraction, int, av.Packet]]:
 
 
 def _concat(
-    segments: Sequence[tuple[int, Path]],
-    audio: Path | None,
+    segments: Sequence[tuple[int, Path | str]],
+    audio: Path | str | None,
     out: Path,
     container_format: str,
     options: dict[str, str],

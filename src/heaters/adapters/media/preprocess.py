@@ -77,10 +77,7 @@ class PreprocessResult:
 
     def summary(self) -> dict:
         """A JSON-ready summary (paths as strings, rates as floats and exact "num/den" strings)."""
-        probe_info = asdict(self.probe)
-        for key in ("average_rate", "nominal_rate"):
-            value = probe_info[key]
-            probe_info[key] = str(value) if value is not None else None
+        probe_info = probe_summary(self.probe)
         return {
             "frame_count": self.frame_count,
             "fps": float(self.fps),
@@ -100,6 +97,15 @@ class PreprocessResult:
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "probe": probe_info,
         }
+
+
+def probe_summary(info: ProbeInfo) -> dict:
+    """The probe as JSON-ready values (rates as exact "num/den" strings)."""
+    probe_info = asdict(info)
+    for key in ("average_rate", "nominal_rate"):
+        value = probe_info[key]
+        probe_info[key] = str(value) if value is not None else None
+    return probe_info
 
 
 def preprocess(
