@@ -72,7 +72,6 @@ class _OriginalCache:
             self._entries[cache_key] = path
             return path
 
-
     def release(self, key: str) -> None:
         """The video is done with: remove its downloaded original."""
         with self._lock:
