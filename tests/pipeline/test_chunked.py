@@ -9,6 +9,9 @@ identical to a one-pass proxy's, the same audio sample count, the same features 
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import time
 
 import av
 import numpy as np
@@ -90,3 +93,71 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     check_mece([c.span for c in timeline], FRAMES)
     assert [c.start for c in timeline[1:]] == detect(np.load(one_pass.features_path), 25.0).cuts == CUTS
     assert not list(storage.list(f"chunks/{video.id}/"))  # segments are removed once assembled
+
+
+# --- a worker killed in the middle of a chunk
+
+LONG_FRAMES = 1000
+LONG_CUTS = [100, 199, 301, 400, 555, 700, 799, 901]
+KILLED_CHUNK = 3
+
+
+def partial_segment_of(runtime, index: int):
+    """The half-written master segment of chunk `index` in some worker's scratch, if one is being written."""
+    for path in (runtime.settings.data_path / "work").glob(f"run-*/chunk-*-{index}-*/.master.partial.mkv"):
+        try:
+            if path.stat().st_size > 0:
+                return path
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def test_a_chunk_killed_mid_way_is_redone_alone(runtime, settings, tmp_path):
+    from tests.pipeline.test_fault_injection import start_worker
+
+    source = build_cut_video(tmp_path / "long.mp4", LONG_CUTS, LONG_FRAMES)
+    reference = preprocess(source, tmp_path / "reference")
+    os.environ["HEATERS_CHUNK_SECONDS"] = str(CHUNK_SECONDS)  # for the worker processes: 20 chunks
+    try:
+        submitted = submit_source(runtime, str(source))
+        worker = start_worker(runtime)
+        deadline = time.monotonic() + 120
+        while partial_segment_of(runtime, KILLED_CHUNK) is None:
+            assert time.monotonic() < deadline and worker.poll() is None, "chunk 3 never started"
+            time.sleep(0.005)
+        worker.send_signal(signal.SIGKILL)  # in the middle of writing chunk 3
+        worker.wait()
+        worker = start_worker(runtime)
+        try:
+            while time.monotonic() < deadline + 240:
+                with runtime.database.sessions() as session:
+                    state = session.get(SourceVideo, submitted.video_id).state
+                    session.expire_all()
+                if state in ("scenes_detected", "preprocess_failed", "detect_scenes_failed"):
+                    break
+                time.sleep(0.2)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    finally:
+        os.environ.pop("HEATERS_CHUNK_SECONDS", None)
+
+    with runtime.database.sessions() as session:
+        video = session.get(SourceVideo, submitted.video_id)
+        chunks = {c.id: c.index for c in session.scalars(select(VideoChunk).where(VideoChunk.video_id == video.id))}
+        runs = session.execute(select(StageRun.entity_id, StageRun.outcome).where(StageRun.stage == CHUNK_TASK)).all()
+    assert (video.state, video.last_error, video.frame_count) == ("scenes_detected", None, LONG_FRAMES)
+    runs_of = {
+        index: sorted(outcome for chunk_id, outcome in runs if chunks[chunk_id] == index) for index in chunks.values()
+    }
+    assert runs_of.pop(KILLED_CHUNK) == ["done", "interrupted"]  # redone once, after the kill
+    assert all(outcomes == ["done"] for outcomes in runs_of.values()), runs_of  # every other chunk ran once
+
+    storage = runtime.storage
+    assert frame_sums(storage.local_path(video.proxy_key)) == frame_sums(reference.proxy_path)
+    assert frame_sums(storage.local_path(video.master_key)) == frame_sums(source)
+    assert audio_samples(storage.local_path(video.proxy_key)) == audio_samples(reference.proxy_path)
+    assert np.array_equal(np.load(storage.local_path(video.features_key)), np.load(reference.features_path))
+    timeline = review.video_timeline(runtime, video.id)
+    assert [c.start for c in timeline[1:]] == detect(np.load(reference.features_path), 25.0).cuts == LONG_CUTS
