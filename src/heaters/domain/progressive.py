@@ -50,8 +50,9 @@ def settle(window: np.ndarray, first_frame: int, clips_end: int, fps: float, *, 
     cuts = [b.frame for b in found if clips_end < b.frame < limit]
     ends = [*cuts, stop] if video_end and stop > clips_end else cuts
     end = ends[-1] if ends else clips_end
-    spans = tuple(zip([clips_end, *ends[:-1]], ends, strict=True))
-    boundaries = tuple(b for b in found if clips_end < b.frame < end or (b.frame == end and not video_end))
+    spans = tuple(zip([clips_end, *ends[:-1]], ends, strict=True)) if ends else ()
+    last = end - 1 if video_end else end  # the video's end is no boundary; the waiting clip's start is
+    boundaries = tuple(b for b in found if clips_end < b.frame <= last)
     suggested = tuple(b for b in near if clips_end < b.frame < end)
     return Settled(spans, end, boundaries, suggested)
 
