@@ -50,7 +50,8 @@ def features() -> np.ndarray:
         if kind == "dissolve" and frames:
             tail = frames[-12:]
             frames[-12:] = [
-                (a * (1 - t / 12) + b * (t / 12)).astype(np.uint8) for t, (a, b) in enumerate(zip(tail, piece))
+                (a * (1 - t / 12) + b * (t / 12)).astype(np.uint8)
+                for t, (a, b) in enumerate(zip(tail, piece, strict=False))
             ]
             piece = piece[12:]
         elif kind in ("fade", "long_fade") and frames:

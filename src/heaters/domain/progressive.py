@@ -58,10 +58,14 @@ def settle(window: np.ndarray, first_frame: int, clips_end: int, fps: float, *, 
 
 
 def detect_in_windows(
-    read: Callable[[int, int], np.ndarray], frame_count: int, fps: float, window_frames: int = DETECT_WINDOW_FRAMES
+    read: Callable[[int, int], np.ndarray],
+    frame_count: int,
+    fps: float,
+    window_frames: int = DETECT_WINDOW_FRAMES,
+    clips_end: int = 0,
 ) -> Iterator[Settled]:
-    """The whole video's clips, window by window; `read(a, b)` gives the features of frames [a, b)."""
-    clips_end = 0
+    """The video's clips after `clips_end` (0: all of them), window by window; `read(a, b)` gives the
+    features of frames [a, b)."""
     while clips_end < frame_count:
         first = window_start(clips_end, fps)
         size = max(window_frames, 4 * settle_frames(fps))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from heaters.adapters.db.uow import UnitOfWork, transaction
+from heaters.adapters.db.uow import UnitOfWork, connection, transaction
 from heaters.domain import storage_keys
 from heaters.domain.chunks import AUDIO_CHUNK, ChunkPlan, ChunkState, all_done, done_fraction, done_prefix_frames
 from heaters.domain.errors import BadInput, HeatersError
@@ -95,22 +95,26 @@ def _rate(info) -> Fraction:
     return choose_output_rate(info.average_rate, info.nominal_rate)
 
 
-def plan_for(runtime: Runtime, video: VideoRecord) -> tuple[ChunkPlan, bool]:
-    """The video's chunk plan, and whether it has audio (from the probe of its original)."""
+def plan_for(runtime: Runtime, video: VideoRecord) -> tuple[ChunkPlan, bool, Fraction]:
+    """The video's chunk plan, whether it has audio, and its grid's rate (from the probe of its original)."""
     from heaters.domain.chunks import plan_chunks
 
     if not video.original_key:
         raise BadInput("the video has no stored original")
     _, info = _probe(runtime, video)
-    return plan_chunks(info.duration_seconds, _rate(info), runtime.settings.chunk_seconds), info.has_audio
+    rate = _rate(info)
+    return plan_chunks(info.duration_seconds, rate, runtime.settings.chunk_seconds), info.has_audio, rate
 
 
-def start(runtime: Runtime, video: VideoRecord, plan: ChunkPlan, has_audio: bool, progress: Progress) -> None:
+def start(
+    runtime: Runtime, video: VideoRecord, plan: ChunkPlan, has_audio: bool, rate: Fraction, progress: Progress
+) -> None:
     """Create the video's chunks and queue their jobs; hands off (raises HandedOff)."""
     rows = [(i, plan.first(i), plan.stop(i)) for i in plan.indexes]
     if has_audio:
         rows.append((AUDIO_CHUNK, 0, None))
     with transaction(runtime.database) as uow:
+        uow.videos.record_grid(video.id, float(rate))  # clips of finished chunks are reviewed before the end
         uow.chunks.plan(video.id, rows)
         for chunk in uow.chunks.of_video(video.id):
             if chunk.state == ChunkState.PENDING:
@@ -333,6 +337,35 @@ def _write_chunk(runtime: Runtime, video: VideoRecord, chunk, progress: Progress
 # --- progressive review
 
 
-def settle_prefix(runtime: Runtime, video: VideoRecord, prefix_frames: int) -> None:
-    """Create the clips of the settled part of the finished prefix (filled in by the progressive review work)."""
-    return None
+def settle_prefix(runtime: Runtime, video: VideoRecord, prefix_frames: int) -> int:
+    """Create the clips of the settled part of the finished prefix [0, prefix_frames) (and record their
+    boundaries): they can be reviewed before the rest of the video is preprocessed. Returns where the clips
+    end now. The clip after the last settled boundary waits for the next chunks."""
+    from heaters.domain.progressive import settle, window_start
+    from heaters.domain.shots import settle_frames
+
+    with connection(runtime.database) as uow:
+        clips_end = uow.clips.covered_end(video.id)
+        chunks = [c for c in uow.chunks.of_video(video.id) if c.index != AUDIO_CHUNK and c.state == ChunkState.DONE]
+    fps = video.fps
+    if not fps or prefix_frames - clips_end < 2 * settle_frames(fps):
+        return clips_end  # not enough new frames to settle anything
+    first = window_start(clips_end, fps)
+    parts = [
+        (
+            c.first_frame,
+            _load_npy(runtime.storage.read_bytes(storage_keys.chunk_key(video.id, c.index, "features.npy"))),
+        )
+        for c in chunks
+        if c.first_frame < prefix_frames and c.first_frame + (c.frame_count or 0) > first
+    ]
+    window = np.concatenate([rows for _, rows in parts])[first - parts[0][0] : prefix_frames - parts[0][0]]
+    settled = settle(window, first, clips_end, fps, video_end=False)
+    if not settled.spans:
+        return clips_end
+    with transaction(runtime.database) as uow:
+        uow.videos.lock(video.id)
+        if uow.clips.extend(video.id, clips_end, settled.spans):
+            uow.boundaries.record(video.id, settled.boundaries, settled.suggested)
+    log.info("video %s: clips settled up to frame %d of %d preprocessed", video.id, settled.end, prefix_frames)
+    return settled.end

@@ -290,3 +290,32 @@ def _concat(
             finally:
                 if audio_container is not None:
                     audio_container.close()
+
+
+def cut_from_segments(
+    segments: Sequence[tuple[int, Path | str]], start_frame: int, end_frame: int, out_path: Path, rate: Fraction
+) -> Path:
+    """Frames [start_frame, end_frame) of the video, by stream copy from the proxy segments (first frame,
+    local path or URL) that hold them: clip playback while the rest of the video is still preprocessed.
+    Video only (the audio is encoded once for the whole video, and joins the assembled proxy)."""
+    from heaters.adapters.files import atomic_file
+
+    covering = [s for s in segments if s[0] < end_frame]
+    with atomic_file(Path(out_path)) as tmp_path:
+        with open_media(covering[0][1], "chunk segment", derived=True) as first:
+            with av.open(str(tmp_path), "w", format="mp4", options={"movflags": "+faststart"}) as output:
+                vout = output.add_stream_from_template(first.streams.video[0])
+                copied = 0
+                for _, _, packet in _video_packets(covering, rate):
+                    slot = packet.pts
+                    if slot < start_frame:
+                        continue
+                    if slot >= end_frame:
+                        break
+                    packet.pts = packet.dts = slot - start_frame
+                    packet.stream = vout
+                    output.mux(packet)
+                    copied += 1
+        if copied != end_frame - start_frame:
+            raise HeatersError(f"the proxy segments hold {copied} of frames [{start_frame}, {end_frame})")
+    return Path(out_path)
