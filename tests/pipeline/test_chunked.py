@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from heaters.adapters.db.models import Clip as ClipRow
 from heaters.adapters.db.models import SourceVideo, StageRun, VideoChunk
 from heaters.adapters.media.preprocess import preprocess
 from heaters.domain.shots import detect
@@ -88,6 +89,15 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     assert audio_samples(master) == audio_samples(one_pass.master_path)
     features = np.load(storage.local_path(video.features_key))
     assert np.array_equal(features, np.load(one_pass.features_path))
+
+    # progressive: the clips up to settle_frames (178 here) before the last chunk existed before the video was
+    # preprocessed (they were settled as chunks finished): [0, 50) … [200, 249)
+    with runtime.database.sessions() as session:
+        preprocessed_at = session.scalar(
+            select(StageRun.finished_at).where(StageRun.stage == "preprocess", StageRun.outcome == "done")
+        )
+        created = session.scalars(select(ClipRow.created_at).where(ClipRow.video_id == video.id)).all()
+    assert sum(at < preprocessed_at for at in created) == 5
 
     timeline = review.video_timeline(runtime, video.id)
     check_mece([c.span for c in timeline], FRAMES)

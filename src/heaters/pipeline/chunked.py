@@ -348,7 +348,7 @@ def settle_prefix(runtime: Runtime, video: VideoRecord, prefix_frames: int) -> i
         clips_end = uow.clips.covered_end(video.id)
         chunks = [c for c in uow.chunks.of_video(video.id) if c.index != AUDIO_CHUNK and c.state == ChunkState.DONE]
     fps = video.fps
-    if not fps or prefix_frames - clips_end < 2 * settle_frames(fps):
+    if not fps or prefix_frames - settle_frames(fps) <= clips_end:
         return clips_end  # not enough new frames to settle anything
     first = window_start(clips_end, fps)
     parts = [

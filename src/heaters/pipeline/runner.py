@@ -127,7 +127,7 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
 
 def _log_end(outcome: StageOutcome, fields: dict, started: float) -> StageOutcome:
     seconds = round(time.monotonic() - started, 3)
-    level = logging.INFO if outcome.outcome in ("done", "skipped") else logging.WARNING
+    level = logging.INFO if outcome.outcome in ("done", "skipped", "handed_off") else logging.WARNING
     log.log(
         level,
         "%s of %s %s %s in %.2f s%s",
