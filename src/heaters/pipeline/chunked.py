@@ -36,8 +36,8 @@ from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.limits import MediaLimits
 from heaters.domain.records import Preprocessed, VideoRecord
 from heaters.domain.redact import redact
-from heaters.domain.stages import CHUNK_TASK, PREPROCESS, REFUSED, retry_backoff_seconds
-from heaters.domain.states import VideoState
+from heaters.domain.stages import CHUNK_TASK, EXPORT, PREPROCESS, REFUSED, retry_backoff_seconds
+from heaters.domain.states import ClipState, VideoState
 from heaters.pipeline.runner import WORKER_NAME, HandedOff, Recorder
 from heaters.runtime import Runtime
 
@@ -185,6 +185,7 @@ def _assemble(runtime: Runtime, video: VideoRecord, chunks, progress: Progress) 
         storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    originals.release(video.original_key)
     master_size = (info.display_width, info.display_height)
     preprocessed = Preprocessed(
         master_key=keys["master"],
@@ -202,6 +203,9 @@ def _assemble(runtime: Runtime, video: VideoRecord, chunks, progress: Progress) 
 
     def record(uow: UnitOfWork, row: VideoRecord) -> None:
         uow.videos.record_preprocess(row.id, preprocessed)
+        # clips approved during progressive review waited for the assembled proxy (stages.export)
+        for clip_id in uow.clips.of_video_in_state(row.id, ClipState.EXPORTING):
+            uow.jobs.defer(EXPORT, clip_id)
 
     return record
 

@@ -22,6 +22,7 @@ _CREATE = text("""
     FROM unnest(CAST(:starts AS integer[]), CAST(:ends AS integer[])) AS span(start_frame, end_frame)
 """)
 _STATE_COUNTS = text("SELECT state, count(*) FROM clips GROUP BY state")
+_OF_VIDEO_IN_STATE = text("SELECT id FROM clips WHERE video_id = :video_id AND state = :state ORDER BY start_frame")
 _COVERED_END = text("SELECT coalesce(max(end_frame), 0) FROM clips WHERE video_id = :video_id AND state <> :superseded")
 
 
@@ -62,6 +63,9 @@ class Clips(StagedTable):
         }
         self.conn.execute(_CREATE, params)
         return True
+
+    def of_video_in_state(self, video_id: int, state: str) -> list[int]:
+        return list(self.conn.execute(_OF_VIDEO_IN_STATE, {"video_id": video_id, "state": state}).scalars())
 
     def covered_end(self, video_id: int) -> int:
         """Where the video's clips end: they cover [0, covered_end) (0: no clips yet)."""

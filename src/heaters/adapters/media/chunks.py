@@ -248,6 +248,7 @@ def _video_packets(
                     start = packet.pts  # an MP4 may start at a small offset (edit list)
                 slot = first + round((packet.pts - start) * base * rate)
                 packet.pts = packet.dts = slot
+                packet.duration = 1  # one frame, on the grid's time base set next
                 packet.time_base = 1 / rate
                 yield Fraction(slot) / rate, 0, packet
 
