@@ -39,17 +39,28 @@ def _audio_frames() -> list[np.ndarray]:
     return np.concatenate(chunks, axis=1)
 
 
-def build_cut_video(path: Path, cuts: list[int], frames: int, *, gop: int = 37, audio: bool = True) -> Path:
-    """Write `frames` frames at 25 fps whose shots start exactly at `cuts` (first frame of each new shot)."""
+def build_cut_video(
+    path: Path,
+    cuts: list[int],
+    frames: int,
+    *,
+    gop: int = 37,
+    audio: bool = True,
+    size: tuple[int, int] | None = None,
+    preset: str = "veryfast",
+) -> Path:
+    """Write `frames` frames at 25 fps whose shots start exactly at `cuts` (first frame of each new shot);
+    `size` (width, height) scales the footage (e.g. to 1280x720)."""
     shots = _bikes_shots()
     edges = [0, *cuts, frames]
     samples = _audio_frames() if audio else None
     with av.open(str(path), "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=RATE)
         height, width = shots[0][0].shape[0] * 2 // 3, shots[0][0].shape[1]
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        out_width, out_height = size or (width, height)
+        stream.width, stream.height, stream.pix_fmt = out_width, out_height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, RATE)
-        stream.options = {"preset": "veryfast", "crf": "18", "g": str(gop), "bf": "2", "sc_threshold": "0"}
+        stream.options = {"preset": preset, "crf": "18", "g": str(gop), "bf": "2", "sc_threshold": "0"}
         aout = None
         if samples is not None:
             aout = out.add_stream("aac", rate=48000)
@@ -61,6 +72,8 @@ def build_cut_video(path: Path, cuts: list[int], frames: int, *, gop: int = 37, 
             cycle = source + source[-2:0:-1]  # back and forth: one continuous shot of any length
             for k in range(b - a):
                 frame = av.VideoFrame.from_ndarray(cycle[k % len(cycle)], format="yuv420p")
+                if size is not None:
+                    frame = frame.reformat(width=out_width, height=out_height)
                 frame.pts = index
                 index += 1
                 out.mux(stream.encode(frame))

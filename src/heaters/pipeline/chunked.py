@@ -24,6 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def coordinate(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
 
 
 def _assemble(runtime: Runtime, video: VideoRecord, chunks, progress: Progress) -> Recorder:
-    from heaters.adapters.media.chunks import Segment, assemble
+    from heaters.adapters.media.chunks import Segment, assemble_into
     from heaters.adapters.media.preprocess import probe_summary
 
     storage = runtime.storage
@@ -176,13 +177,18 @@ def _assemble(runtime: Runtime, video: VideoRecord, chunks, progress: Progress) 
         "proxy": storage_keys.proxy_key(video.id),
         "features": storage_keys.features_key(video.id),
     }
+    content_types = {"master": "video/x-matroska", "proxy": "video/mp4", "features": "application/octet-stream"}
     work = runtime.scratch.make_dir(f"assemble-{video.id}")
     try:
-        result = assemble(segments, audio, work, rate, read_features=lambda key: _load_npy(storage.read_bytes(key)))
-        progress(0.99)
-        storage.put_file(keys["master"], result.master_path, content_type="video/x-matroska")
-        storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
-        storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
+        # Written in place by the local backend (no scratch copy); uploaded from scratch to S3.
+        with ExitStack() as outputs:
+            paths = {
+                name: outputs.enter_context(storage.file_for(key, work, content_type=content_types[name]))
+                for name, key in keys.items()
+            }
+            read = lambda key: _load_npy(storage.read_bytes(key))  # noqa: E731
+            frame_count = assemble_into(segments, audio, paths, rate, read_features=read)
+            progress(0.99)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     originals.release(video.original_key)
@@ -192,8 +198,8 @@ def _assemble(runtime: Runtime, video: VideoRecord, chunks, progress: Progress) 
         proxy_key=keys["proxy"],
         features_key=keys["features"],
         fps=float(rate),
-        frame_count=result.frame_count,
-        duration_seconds=result.frame_count / float(rate),
+        frame_count=frame_count,
+        duration_seconds=frame_count / float(rate),
         width=master_size[0] - master_size[0] % 2,
         height=master_size[1] - master_size[1] % 2,
         rotation=info.rotation,

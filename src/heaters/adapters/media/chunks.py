@@ -173,11 +173,36 @@ def assemble(
     *,
     read_features: Callable[[Path | str], np.ndarray] = load_features,
 ) -> Assembled:
-    """Stream-copy the segments (in order, contiguous) and the audio into out_dir/{master.mkv, proxy.mp4,
-    features.npy}. Memory stays bounded: packets are interleaved by time as they are read, features are
-    appended through a memory map."""
+    """`assemble_into` out_dir/{master.mkv, proxy.mp4, features.npy} (temporary names, renamed at the end)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    final = {
+        "master": out_dir / MASTER_SEGMENT,
+        "proxy": out_dir / PROXY_SEGMENT,
+        "features": out_dir / FEATURES_SEGMENT,
+    }
+    temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
+    try:
+        frames = assemble_into(segments, audio, temp, rate, read_features=read_features)
+        for key in final:
+            os.replace(temp[key], final[key])
+    finally:
+        for path in temp.values():
+            path.unlink(missing_ok=True)
+    return Assembled(frames, final["master"], final["proxy"], final["features"])
+
+
+def assemble_into(
+    segments: Sequence[Segment],
+    audio: tuple[Path | str, Path | str] | None,
+    out: dict[str, Path],
+    rate: Fraction,
+    *,
+    read_features: Callable[[Path | str], np.ndarray] = load_features,
+) -> int:
+    """Stream-copy the segments (in order, contiguous) and the audio into out["master"], out["proxy"] and
+    out["features"]; returns the frame count. Memory stays bounded: packets are interleaved by time as
+    they are read, features are appended through a memory map."""
     segments = [s for s in sorted(segments, key=lambda s: s.first) if s.frame_count > 0]
     expected = 0
     for segment in segments:
@@ -187,36 +212,24 @@ def assemble(
     if not segments:
         raise HeatersError("no chunk segment holds any frame")
     master, proxy = master_profile(), proxy_profile()
-    final = {
-        "master": out_dir / master.filename,
-        "proxy": out_dir / proxy.filename,
-        "features": out_dir / FEATURES_FILENAME,
-    }
-    temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
-    try:
-        _concat(
-            [(s.first, s.master_path) for s in segments],
-            audio[0] if audio else None,
-            temp["master"],
-            master.container,
-            master.container_option_dict(),
-            rate,
-        )
-        _concat(
-            [(s.first, s.proxy_path) for s in segments],
-            audio[1] if audio else None,
-            temp["proxy"],
-            proxy.container,
-            proxy.container_option_dict(),
-            rate,
-        )
-        _append_features([s.features_path for s in segments], expected, temp["features"], read_features)
-        for key in final:
-            os.replace(temp[key], final[key])
-    finally:
-        for path in temp.values():
-            path.unlink(missing_ok=True)
-    return Assembled(expected, final["master"], final["proxy"], final["features"])
+    _concat(
+        [(s.first, s.master_path) for s in segments],
+        audio[0] if audio else None,
+        out["master"],
+        master.container,
+        master.container_option_dict(),
+        rate,
+    )
+    _concat(
+        [(s.first, s.proxy_path) for s in segments],
+        audio[1] if audio else None,
+        out["proxy"],
+        proxy.container,
+        proxy.container_option_dict(),
+        rate,
+    )
+    _append_features([s.features_path for s in segments], expected, out["features"], read_features)
+    return expected
 
 
 def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path, read) -> None:
