@@ -117,7 +117,8 @@ def start(
     with transaction(runtime.database) as uow:
         uow.videos.record_grid(video.id, float(rate))  # clips of finished chunks are reviewed before the end
         uow.chunks.plan(video.id, rows)
-        for chunk in uow.chunks.of_video(video.id):
+        # in frame order, the audio last (only the assembly needs it): the first clips settle soonest
+        for chunk in sorted(uow.chunks.of_video(video.id), key=lambda c: c.index == AUDIO_CHUNK):
             if chunk.state == ChunkState.PENDING:
                 uow.jobs.defer_chunk(chunk.id)
     progress(0.0)
