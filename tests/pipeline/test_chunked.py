@@ -27,6 +27,7 @@ from heaters.domain.timeline import check_mece
 from heaters.services import review
 from heaters.services.ingest import submit_source
 from tests.adapters.chunk_media import build_cut_video
+from tests.adapters.conftest import fake_aws_credentials, moto_endpoint, s3_bucket_name  # noqa: F401
 from tests.pipeline.conftest import drain
 
 FRAMES = 500
@@ -171,3 +172,56 @@ def test_a_chunk_killed_mid_way_is_redone_alone(runtime, settings, tmp_path):
     assert np.array_equal(np.load(storage.local_path(video.features_key)), np.load(reference.features_path))
     timeline = review.video_timeline(runtime, video.id)
     assert [c.start for c in timeline[1:]] == detect(np.load(reference.features_path), 25.0).cuts == LONG_CUTS
+
+
+# --- on S3: segments read by byte ranges through presigned URLs, the original downloaded once per worker
+
+
+def test_chunked_on_s3_with_a_clip_played_from_segments_before_the_end(
+    runtime,
+    cut_video,
+    one_pass,
+    tmp_path,
+    moto_endpoint,  # noqa: F811
+    fake_aws_credentials,  # noqa: F811
+    s3_bucket_name,  # noqa: F811
+):
+    from heaters.adapters.db.uow import connection
+    from heaters.adapters.storage import S3Storage
+    from heaters.domain.stages import DOWNLOAD, PREPROCESS
+    from heaters.pipeline.chunked import run_chunk
+    from heaters.pipeline.runner import run_stage
+    from heaters.pipeline.stages import WORK
+    from heaters.runtime import Runtime
+    from heaters.services import media
+
+    s3 = S3Storage(s3_bucket_name, endpoint_url=moto_endpoint, region="us-east-1", prefix="chunked")
+    s3.ensure_bucket()
+    runtime = Runtime(settings=runtime.settings, database=runtime.database, storage=s3, queue=runtime.queue)
+    video_id = submit_source(runtime, str(cut_video)).video_id
+
+    def stage(which):
+        return run_stage(runtime, which, video_id, lambda row, progress: WORK[which.name](runtime, row, progress))
+
+    assert stage(DOWNLOAD).outcome == "done" and stage(PREPROCESS).outcome == "handed_off"
+    with connection(runtime.database) as uow:
+        chunks = [c for c in uow.chunks.of_video(video_id) if c.index >= 0]
+    for chunk in chunks[:7]:
+        assert run_chunk(runtime, chunk.id) == "done"
+    assert stage(PREPROCESS).outcome == "handed_off"
+    first = review.video_timeline(runtime, video_id)[0]
+    assert first.span == (0, 50)
+    source = media.clip_media(runtime, first.id)
+    assert source.proxy_key is None and source.segments  # cut from the S3 segment, by its presigned URL
+    clip = media.write_clip_file(runtime, source, tmp_path / "clip.mp4")
+    assert frame_sums(clip) == frame_sums(one_pass.proxy_path)[:50]
+
+    drain(runtime)
+    with runtime.database.sessions() as session:
+        video = session.get(SourceVideo, video_id)
+    assert (video.state, video.frame_count) == ("scenes_detected", FRAMES)
+    proxy = s3.download_to(video.proxy_key, tmp_path / "proxy.mp4")
+    assert frame_sums(proxy) == frame_sums(one_pass.proxy_path)
+    assert audio_samples(proxy) == audio_samples(one_pass.proxy_path)
+    assert [c.start for c in review.video_timeline(runtime, video_id)[1:]] == CUTS
+    assert not list(s3.list(f"chunks/{video_id}/"))
