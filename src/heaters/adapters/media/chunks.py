@@ -25,7 +25,9 @@ from heaters.adapters.media.analysis import load_features
 from heaters.adapters.media.inputs import open_media
 from heaters.adapters.media.preprocess import (
     FEATURES_FILENAME,
+    SEEK_MARGIN_FRAMES,
     Progress,
+    SeekMissed,
     Slots,
     _decode,
     _demux,
@@ -39,6 +41,8 @@ from heaters.domain.framegrid import choose_output_rate
 from heaters.domain.profiles import DEFAULT_PROXY_CRF, master_profile, proxy_profile
 from heaters.domain.shots import FEATURE_SIZE
 
+# Frames before a chunk to seek to, tried in turn; None decodes from the start of the file.
+SEEK_MARGINS = (SEEK_MARGIN_FRAMES, 10 * SEEK_MARGIN_FRAMES, None)
 MASTER_SEGMENT = "master.mkv"
 PROXY_SEGMENT = "proxy.mp4"
 FEATURES_SEGMENT = FEATURES_FILENAME
@@ -82,17 +86,24 @@ def preprocess_chunk(
     }
     temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
     try:
-        stats = _one_pass(
-            source,
-            info,
-            master_profile(),
-            proxy_profile(crf=proxy_crf),
-            temp,
-            progress,
-            limits,
-            slots=slots,
-            with_audio=False,
-        )
+        for margin in SEEK_MARGINS:  # further back when a container's index lands too late
+            try:
+                stats = _one_pass(
+                    source,
+                    info,
+                    master_profile(),
+                    proxy_profile(crf=proxy_crf),
+                    temp,
+                    progress,
+                    limits,
+                    slots=slots,
+                    with_audio=False,
+                    seek_margin=margin,
+                )
+                break
+            except SeekMissed:
+                if margin is None:
+                    raise
         for key in final:
             os.replace(temp[key], final[key])
     finally:

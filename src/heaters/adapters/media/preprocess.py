@@ -174,6 +174,10 @@ class _PassStats:
     decode_errors: int
 
 
+class SeekMissed(HeatersError):
+    """A seek landed after the frames a slot range needs (imprecise index): seek further back."""
+
+
 @dataclass(frozen=True)
 class Slots:
     """Grid slots [first, stop) to write (stop None: to the end of the video). A range that does not start
@@ -206,6 +210,7 @@ def _one_pass(
     limits: MediaLimits = MediaLimits(),
     slots: Slots = ALL_SLOTS,
     with_audio: bool = True,
+    seek_margin: int | None = SEEK_MARGIN_FRAMES,
 ) -> _PassStats:
     rate = choose_output_rate(info.average_rate, info.nominal_rate)
     frame_time_base = 1 / rate
@@ -213,7 +218,8 @@ def _one_pass(
     proxy_size = (master_size[0] - master_size[0] % 2, master_size[1] - master_size[1] % 2)
     grid = GridMapper(rate)
     features = FeatureCollector()
-    warmup = max(0, slots.first - SEEK_MARGIN_FRAMES) if slots.first else 0
+    # None: no seek, decode from the start (a container whose seeking lands too late)
+    warmup = max(0, slots.first - seek_margin) if slots.first and seek_margin is not None else 0
 
     with open_media(source, source.name) as container:
         video = next(s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic)
@@ -281,10 +287,8 @@ def _one_pass(
                         if seconds is None:
                             raise HeatersError(f"{source.name}: no timestamp after seeking to frame {warmup}")
                         out_index = grid.resume_at(seconds)
-                        if out_index > slots.first:
-                            raise HeatersError(
-                                f"{source.name}: seeking for frame {slots.first} landed on frame {out_index}"
-                            )
+                        if out_index > max(0, slots.first - WARMUP_FRAMES):
+                            raise SeekMissed(f"{source.name}: seeking for frame {warmup} landed on frame {out_index}")
                     _check_running_duration(source, info, limits, seconds, out_index / rate)
                     repeats, emitted = grid.place(seconds)
                     if not emitted:
