@@ -91,14 +91,14 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     features = np.load(storage.local_path(video.features_key))
     assert np.array_equal(features, np.load(one_pass.features_path))
 
-    # progressive: the clips up to settle_frames (178 here) before the last chunk existed before the video was
-    # preprocessed (they were settled as chunks finished): [0, 50) … [200, 249)
+    # progressive: the clips ending settle_frames (178 here) before the end existed before the video was
+    # preprocessed (settled as chunks finished; the audio chunk runs last): [0, 50) … [249, 301)
     with runtime.database.sessions() as session:
         preprocessed_at = session.scalar(
             select(StageRun.finished_at).where(StageRun.stage == "preprocess", StageRun.outcome == "done")
         )
         created = session.scalars(select(ClipRow.created_at).where(ClipRow.video_id == video.id)).all()
-    assert sum(at < preprocessed_at for at in created) == 5
+    assert sum(at < preprocessed_at for at in created) == 6
 
     timeline = review.video_timeline(runtime, video.id)
     check_mece([c.span for c in timeline], FRAMES)
