@@ -188,6 +188,78 @@ def run_ffmpeg(video: Path, core: int) -> float:
         return time.monotonic() - started
 
 
+def frame_sums(path: Path) -> list[str]:
+    import hashlib
+
+    import av
+
+    with av.open(str(path)) as container:
+        return [hashlib.sha256(f.to_ndarray(format="yuv420p").tobytes()).hexdigest() for f in container.decode(video=0)]
+
+
+def audio_samples(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as container:
+        return sum(f.samples for f in container.decode(audio=0))
+
+
+def exactness(video: Path, chunk_seconds: float) -> list[tuple[str, bool, str]]:
+    """Chunked (segments, audio, assembly) vs one pass of the same file, outside the pipeline."""
+    import numpy as np
+
+    from heaters.adapters.media.chunks import assemble, preprocess_audio, preprocess_chunk
+    from heaters.adapters.media.preprocess import Slots, preprocess
+    from heaters.adapters.media.probe import probe
+    from heaters.domain.framegrid import choose_output_rate
+    from heaters.domain.shots import detect
+
+    with tempfile.TemporaryDirectory(prefix="heaters-bench-exact-", dir="/tmp") as tmp:
+        work = Path(tmp)
+        whole = preprocess(video, work / "one-pass")
+        info = probe(video)
+        rate = choose_output_rate(info.average_rate, info.nominal_rate)
+        plan = plan_chunks(info.duration_seconds, rate, chunk_seconds)
+        segments = []
+        for i in plan.indexes:
+            segments.append(preprocess_chunk(video, info, work / f"chunk-{i}", Slots(plan.first(i), plan.stop(i))))
+        audio = preprocess_audio(video, info, work / "audio")
+        joined = assemble(segments, audio, work / "joined", rate)
+        for segment in segments:
+            shutil.rmtree(segment.master_path.parent, ignore_errors=True)
+        source_sums = frame_sums(video)
+        master_sums = frame_sums(joined.master_path)
+        proxy_joined, proxy_whole = frame_sums(joined.proxy_path), frame_sums(whole.proxy_path)
+        samples = (audio_samples(joined.proxy_path), audio_samples(whole.proxy_path))
+        master_samples = (audio_samples(joined.master_path), audio_samples(whole.master_path))
+        features_joined, features_whole = np.load(joined.features_path), np.load(whole.features_path)
+        cuts_joined, cuts_whole = detect(features_joined, float(rate)).cuts, detect(features_whole, float(rate)).cuts
+    minutes = round(info.duration_seconds / 60)
+    constructed = sorted({m * SEGMENT_FRAMES + c for m in range(minutes) for c in [0, *SEGMENT_CUTS]} - {0})
+    boundaries = {plan.first(i) for i in plan.indexes}
+    on_boundary = [c for c in constructed if c in boundaries]
+    beside = [c for c in constructed if c - 1 in boundaries or c + 1 in boundaries]
+    return [
+        (f"{plan.count} chunks of {plan.chunk_frames} frames, {len(source_sums)} source frames", True, ""),
+        ("master frames bit-identical to the source's", master_sums == source_sums, f"{len(master_sums)} frames"),
+        ("proxy: same frame count as one pass", len(proxy_joined) == len(proxy_whole), f"{len(proxy_joined)}"),
+        ("proxy: decoded frames identical to one pass", proxy_joined == proxy_whole, ""),
+        (
+            "audio samples equal (proxy AAC, master FLAC)",
+            samples[0] == samples[1] and master_samples[0] == master_samples[1],
+            f"{samples[0]}, {master_samples[0]}",
+        ),
+        ("features equal", bool(np.array_equal(features_joined, features_whole)), ""),
+        ("detected cuts identical", cuts_joined == cuts_whole, f"{len(cuts_whole)} cuts"),
+        (
+            "constructed cuts all found",
+            set(constructed) <= set(cuts_joined),
+            f"{len(constructed)} constructed, "
+            f"{len(on_boundary)} on a chunk boundary, {len(beside)} one frame beside one",
+        ),
+    ]
+
+
 def load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
@@ -203,6 +275,7 @@ def main() -> None:
     parser.add_argument("--short-minutes", type=int, default=5)
     parser.add_argument("--chunk-seconds", type=float, default=60.0)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--exactness-only", action="store_true", help="only check chunked output equals one pass")
     options = parser.parse_args()
     width, height = map(int, options.size.split("x"))
     long_video = build_video(options.long_minutes, width, height)
@@ -213,6 +286,12 @@ def main() -> None:
         f"{options.chunk_seconds:g} s: {chunks} in the long video; 2 cores; load {load()}",
         flush=True,
     )
+
+    print("exactness, long video (chunked vs one pass, outside the pipeline):", flush=True)
+    for check, passed, detail in exactness(long_video, options.chunk_seconds):
+        print(f"  {'ok  ' if passed else 'FAIL'} {check}{': ' + detail if detail else ''}", flush=True)
+    if options.exactness_only:
+        return
 
     runs: dict[str, dict] = {}
     loads: dict[str, str] = {}
