@@ -66,6 +66,12 @@ class Settings(BaseSettings):
 
     # --- processing
     proxy_crf: int = 20
+    chunk_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Long videos are preprocessed in chunks of about this many seconds, one job each (0: one "
+        "job per video).",
+    )
     min_clip_seconds: float = Field(
         default=0.0, description="Shortest clip a reviewer's cut may leave (0: any clip of one frame or more)."
     )

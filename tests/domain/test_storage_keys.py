@@ -35,7 +35,9 @@ def test_every_layout_key_is_valid_and_under_its_prefix():
         keys.CLIPS: keys.clip_key(1, 2, 0, 1),
         keys.KEYFRAMES: keys.keyframe_key(2, 50),
         keys.MANIFESTS: keys.manifest_key(1),
+        keys.CHUNKS: keys.chunk_key(1, 3, "proxy.mp4"),
     }
+    assert keys.chunk_key(1, -1, "audio.mka") == "chunks/1/audio/audio.mka"
     assert set(produced) == set(keys.PREFIXES)
     for prefix, key in produced.items():
         assert keys.validate_key(key) == key

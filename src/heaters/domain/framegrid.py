@@ -86,6 +86,14 @@ class GridMapper:
         self.next_slot += repeats + 1
         return repeats, 1
 
+    def resume_at(self, time: float) -> int:
+        """Continue the grid at a frame found by seeking (`start` already set to the first frame's time):
+        that frame takes its own slot, which is returned."""
+        if self.start is None:
+            raise ValueError("a resumed grid needs the time of the video's first frame as its start")
+        self.next_slot = max(0, round((time - self.start) * self.rate))
+        return self.next_slot
+
 
 @dataclass
 class TimestampGuesser:

@@ -534,6 +534,41 @@ def detect(
     return Detection(n, boundaries, tuple(sorted(suggested, key=lambda b: b.frame)))
 
 
+# ------------------------------------------------------------------------------------------ settling
+# Progressive detection (chunked preprocessing) runs `detect` over a window of the features as they arrive.
+# Every decision about a boundary at frame f reads frames within a bounded distance of f on both sides:
+# hard cuts the motion level within context_seconds (+ 3 frames), flashes flash_frames; gradual candidates
+# t ± 3w and the steady test ± (3.5w + 1) for w up to 16, moved by at most w to the centre of change; fades
+# within context_seconds of their flat run; one kept boundary suppresses others within max(gradual_scales)
+# and joins a dip within 2 * max(gradual_scales); short-shot removal looks a few frames further. So a
+# boundary more than `settle_frames(fps)` frames from both ends of a window is decided exactly as over the
+# whole video (tests/domain/test_shots_settle.py checks it on real footage). The one unbounded reach is a
+# flat (black or white) run: a fade is placed in its middle once its end is seen, so a window's settled part
+# also stops `settle_frames` before a flat run that reaches the window's end.
+# Whoever changes the rules above keeps this true: widen SETTLE_FRAMES when a rule reaches further.
+SETTLE_FRAMES = 128
+
+
+def settle_frames(fps: float, config: ShotConfig | None = None) -> int:
+    """Frames on each side of a window within which its boundaries may still change (see above)."""
+    cfg = config or ShotConfig()
+    return SETTLE_FRAMES + 2 * max(4, int(round(cfg.context_seconds * fps)))
+
+
+def picture_end(features: np.ndarray, config: ShotConfig | None = None) -> int:
+    """The start of the flat (black or white) run the features end with; len(features) if they do not."""
+    cfg = config or ShotConfig()
+    n = len(features)
+    if n == 0:
+        return 0
+    tail = features[max(0, n - 4096) :]
+    flat = _flat(_Series.of(tail), cfg)
+    if flat.all() and n > len(tail):
+        return picture_end(features[: n - len(tail)], cfg)  # a very long flat run: look further back
+    lively = np.flatnonzero(~flat)
+    return n - len(tail) + (int(lively[-1]) + 1 if len(lively) else 0)
+
+
 def detect_cuts(
     features: np.ndarray, fps: float, min_shot_frames: int | None = None, config: ShotConfig | None = None
 ) -> list[int]:

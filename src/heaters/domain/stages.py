@@ -99,3 +99,12 @@ MANIFEST_TASK = "manifest"
 
 def manifest_lock(video_id: int) -> str:
     return f"{MANIFEST_TASK}:{video_id}"
+
+
+# Not a stage either: one chunk of a long video's preprocessing (`heaters.domain.chunks`), run while the
+# video is in `preprocessing`; its runs are recorded under this name with the chunk's id.
+CHUNK_TASK = "preprocess_chunk"
+
+
+def chunk_lock(chunk_id: int) -> str:
+    return f"{CHUNK_TASK}:{chunk_id}"

@@ -14,6 +14,8 @@ Layout (ids are database ids; `{ext}` is a lower-case extension):
     clips/{video_id}/{clip_id}_{start}-{end}.mp4   exported clip (frame range, zero-padded)
     keyframes/{clip_id}/{position}.{ext}       keyframe images of an exported clip
     manifests/{video_id}/manifest.jsonl        export manifest of a video
+    chunks/{video_id}/{chunk}/{name}           a chunk's segment of a long video's preprocessing
+                                               (chunk: 0, 1, … or `audio`), until it is assembled
 
 Pure: no filesystem access; `validate_key` is string checks only. The adapters re-check containment
 against the real filesystem (symlinks) because only they can.
@@ -32,7 +34,9 @@ FEATURES = "features/"
 CLIPS = "clips/"
 KEYFRAMES = "keyframes/"
 MANIFESTS = "manifests/"
-PREFIXES: tuple[str, ...] = (ORIGINALS, MASTERS, PROXIES, FEATURES, CLIPS, KEYFRAMES, MANIFESTS)
+CHUNKS = "chunks/"
+PREFIXES: tuple[str, ...] = (ORIGINALS, MASTERS, PROXIES, FEATURES, CLIPS, KEYFRAMES, MANIFESTS, CHUNKS)
+CHUNK_FILES = frozenset({"master.mkv", "proxy.mp4", "features.npy", "audio.mka", "audio.m4a"})
 
 # S3 caps object names at 1024 bytes; keeping well under it leaves room for a bucket prefix.
 MAX_KEY_LENGTH = 900
@@ -113,6 +117,18 @@ def proxy_key(video_id: int | str) -> str:
 
 def features_key(video_id: int | str) -> str:
     return f"{FEATURES}{_id(video_id, 'video id')}/features.npy"
+
+
+def chunk_key(video_id: int | str, chunk: int, name: str) -> str:
+    """A chunk's segment file (`name` one of CHUNK_FILES); chunk -1 is the video's audio."""
+    if name not in CHUNK_FILES:
+        raise BadInput(f"unknown chunk file {name!r}")
+    part = "audio" if chunk == -1 else _id(int(chunk), "chunk index")
+    return f"{CHUNKS}{_id(video_id, 'video id')}/{part}/{name}"
+
+
+def chunks_prefix(video_id: int | str) -> str:
+    return f"{CHUNKS}{_id(video_id, 'video id')}/"
 
 
 def clip_key(video_id: int | str, clip_id: int | str, start_frame: int, end_frame: int) -> str:

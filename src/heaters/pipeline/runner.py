@@ -45,6 +45,11 @@ class StageTimedOut(HeatersError):
     """The stage ran past its time limit."""
 
 
+class HandedOff(Exception):  # noqa: N818 — an outcome, not an error
+    """The work goes on in other jobs (a long video's chunks, `pipeline.chunked`), which queue this stage again
+    when they are done: the entity stays in the running state, and this run does not count as an attempt."""
+
+
 @dataclass(frozen=True)
 class StageOutcome:
     stage: str
@@ -90,6 +95,11 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
     started = time.monotonic()
     try:
         record = work(snapshot, _progress_reporter(runtime, stage, entity_id, time_limit))
+    except HandedOff as handed_off:
+        with transaction(runtime.database) as uow:
+            uow.staged(stage.entity).hand_off(entity_id)
+            uow.runs.finish(run_id, "handed_off", str(handed_off) or None)
+        return _log_end(StageOutcome(stage.name, entity_id, "handed_off", str(handed_off)), fields, started)
     except BadInput as error:
         outcome = _fail(runtime, stage, entity_id, run_id, str(error), retry=False)
         return _log_end(outcome, fields, started)
@@ -117,7 +127,7 @@ def run_stage(runtime: Runtime, stage: Stage, entity_id: int, work: Work) -> Sta
 
 def _log_end(outcome: StageOutcome, fields: dict, started: float) -> StageOutcome:
     seconds = round(time.monotonic() - started, 3)
-    level = logging.INFO if outcome.outcome in ("done", "skipped") else logging.WARNING
+    level = logging.INFO if outcome.outcome in ("done", "skipped", "handed_off") else logging.WARNING
     log.log(
         level,
         "%s of %s %s %s in %.2f s%s",

@@ -24,7 +24,6 @@ from heaters.domain.errors import BadInput
 from heaters.domain.limits import MediaLimits
 from heaters.domain.manifest import ExportedClip, manifest_jsonl
 from heaters.domain.records import ArtifactKind, ArtifactRecord, ClipRecord, Preprocessed, VideoRecord
-from heaters.domain.timeline import clips_from_cuts
 from heaters.pipeline.runner import Recorder
 from heaters.runtime import Runtime
 
@@ -83,8 +82,17 @@ def _refuse_duplicate_content(runtime: Runtime, video_id: int, sha256: str) -> N
 
 def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
     from heaters.adapters.media.preprocess import preprocess as run_preprocess
+    from heaters.pipeline import chunked
 
     settings = runtime.settings
+    if settings.chunk_seconds > 0:  # a long video is preprocessed in chunks, by as many workers as there are
+        with connection(runtime.database) as uow:
+            planned = bool(uow.chunks.of_video(video.id))
+        if planned:
+            return chunked.coordinate(runtime, video, progress)
+        plan, has_audio, rate = chunked.plan_for(runtime, video)
+        if not plan.single_job:
+            chunked.start(runtime, video, plan, has_audio, rate, progress)  # hands off
     limits = MediaLimits.from_settings(settings)
     keys = {
         "master": storage_keys.master_key(video.id),
@@ -92,11 +100,14 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
         "features": storage_keys.features_key(video.id),
     }
     with _scratch(runtime, f"preprocess-{video.id}") as work:
-        source = _local_copy(runtime, video.original_key, work)
+        # (the probe of the chunk plan has fetched the original already)
+        source = chunked.originals.path(runtime, video.original_key) if settings.chunk_seconds > 0 else None
+        source = source or _local_copy(runtime, video.original_key, work)
         result = run_preprocess(source, work, proxy_crf=settings.proxy_crf, limits=limits, progress=progress)
         runtime.storage.put_file(keys["master"], result.master_path, content_type="video/x-matroska")
         runtime.storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
         runtime.storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
+    chunked.originals.release(video.original_key)
 
     preprocessed = Preprocessed(
         master_key=keys["master"],
@@ -130,19 +141,28 @@ def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
 
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
-    from heaters.domain.shots import detect
+    from heaters.domain.progressive import detect_in_windows
+    from heaters.pipeline.chunked import forget_segments
 
-    features = np.load(io.BytesIO(runtime.storage.read_bytes(video.features_key)), allow_pickle=False)
-    if len(features) != video.frame_count:
-        raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
-    # every detected shot is a clip, however short (the detector's own minimum is a few frames)
-    detection = detect(features, video.fps)
-    spans = clips_from_cuts(detection.cuts, video.frame_count, 1)
+    forget_segments(runtime, video.id)  # a chunked video's segments, now assembled and recorded
+    with connection(runtime.database) as uow:
+        clips_end = uow.clips.covered_end(video.id)  # a chunked video's clips settled while it was preprocessed
+    with _scratch(runtime, f"detect-{video.id}") as work:
+        # memory-mapped: a long video is detected window by window, never held whole
+        features = np.load(_local_copy(runtime, video.features_key, work), mmap_mode="r", allow_pickle=False)
+        if len(features) != video.frame_count:
+            raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
+        # every detected shot is a clip, however short (the detector's own minimum is a few frames)
+        window = lambda a, b: np.asarray(features[a:b])  # noqa: E731
+        settled = list(detect_in_windows(window, video.frame_count, video.fps, clips_end=clips_end))
+    spans = [span for part in settled for span in part.spans]
+    boundaries = [b for part in settled for b in part.boundaries]
+    suggested = [b for part in settled for b in part.suggested]
 
     def record(uow: UnitOfWork, row: VideoRecord) -> None:
-        # Idempotent: clips are created once, in this transaction, MECE over the whole video.
-        if uow.clips.create_for_video(row.id, spans):
-            uow.boundaries.record(row.id, detection.boundaries, detection.suggested)
+        # Idempotent: clips are added once, in this transaction, after those already there (MECE over the video).
+        if uow.clips.extend(row.id, clips_end, spans):
+            uow.boundaries.record(row.id, boundaries, suggested)
 
     return record
 
@@ -159,7 +179,11 @@ def _video_of(runtime: Runtime, clip: ClipRecord) -> VideoRecord:
 
 
 def export(runtime: Runtime, clip: ClipRecord, progress: Progress) -> Recorder:
+    from heaters.pipeline.runner import HandedOff
+
     video = _video_of(runtime, clip)
+    if not video.proxy_key:  # approved while its (chunked) video is still preprocessed: recovery asks again
+        raise HandedOff("the video is still being preprocessed")
     key = storage_keys.clip_key(video.id, clip.id, clip.start_frame, clip.end_frame)
     with _scratch(runtime, f"export-{clip.id}") as work:
         out = work / "clip.mp4"

@@ -14,8 +14,9 @@ import threading
 import procrastinate
 
 from heaters.adapters.job_queue import QUEUE
-from heaters.domain.stages import MANIFEST_TASK, STAGES, Stage
+from heaters.domain.stages import CHUNK_TASK, MANIFEST_TASK, STAGES, Stage
 from heaters.pipeline import recovery
+from heaters.pipeline.chunked import run_chunk
 from heaters.pipeline.runner import run_stage
 from heaters.pipeline.stages import WORK, rewrite_manifest
 from heaters.runtime import Runtime
@@ -27,6 +28,10 @@ def build_worker_app(runtime: Runtime) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=runtime.database.libpq_url))
     for stage in STAGES.values():
         app.task(name=stage.name, queue=QUEUE)(_stage_task(runtime, stage))
+
+    @app.task(name=CHUNK_TASK, queue=QUEUE)
+    def chunk_task(entity_id: int) -> str:
+        return run_chunk(runtime, entity_id)
 
     @app.task(name=MANIFEST_TASK, queue=QUEUE)
     def manifest_task(entity_id: int) -> None:

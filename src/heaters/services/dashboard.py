@@ -30,6 +30,8 @@ class VideoRow:
     reviewed: int  # decided: neither pending nor skipped
     skipped: int = 0
     last_run_outcome: str | None = None
+    # a long video being preprocessed in chunks: [{"index", "state", "progress"}] (index -1: the audio)
+    chunks: tuple[dict, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -63,6 +65,7 @@ class VideoRow:
             "failed": self.failed,
             "retryable": self.retryable,
             "running": self.running,
+            "chunks": list(self.chunks),
         }
 
 
@@ -70,6 +73,8 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
     """Newest first (all, or just `video_ids`), with counts of the video's active clips."""
     with connection(runtime.database) as uow:
         summaries = uow.videos.listing(limit, video_ids)
+        preprocessing = [v.id for v in summaries if v.state == VideoState.PREPROCESSING]
+        chunks = uow.chunks.of_videos(preprocessing) if preprocessing else {}
     return [
         VideoRow(
             id=v.id,
@@ -87,6 +92,10 @@ def list_videos(runtime: Runtime, limit: int = 200, video_ids: list[int] | None 
             reviewed=v.clips - v.pending_review - v.skipped,
             skipped=v.skipped,
             last_run_outcome=v.last_run_outcome,
+            chunks=tuple(
+                {"index": c.index, "state": c.state, "progress": None if c.progress is None else round(c.progress, 3)}
+                for c in chunks.get(v.id, [])
+            ),
         )
         for v in summaries
     ]

@@ -20,12 +20,16 @@ class ClipMedia:
     clip_id: int
     start_frame: int
     end_frame: int
-    proxy_key: str
+    proxy_key: str | None
+    # While a chunked video is preprocessed (no proxy yet): (first frame, proxy segment key) of its finished
+    # chunks, and the grid's rate; the clip is cut from them.
+    segments: tuple[tuple[int, str], ...] = ()
+    fps: float | None = None
 
     @property
     def version(self) -> str:
         """Changes whenever the clip's frames would (a cut operation), so caching by it is safe."""
-        return f"{self.start_frame}-{self.end_frame}"
+        return f"{self.start_frame}-{self.end_frame}" + ("-segments" if self.segments else "")
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,29 @@ def clip_media(runtime: Runtime, clip_id: int) -> ClipMedia:
     with connection(runtime.database) as uow:
         clip = uow.clips.get(clip_id)
         video = uow.videos.get(clip.video_id) if clip is not None else None
+        chunks = uow.chunks.of_video(video.id) if video is not None and not video.proxy_key else []
     if clip is None or video is None:
         raise NotFound(f"no clip {clip_id}")
     if not video.proxy_key:
-        raise NotFound(f"clip {clip_id}'s video has no proxy yet")
+        from heaters.domain import storage_keys
+        from heaters.domain.chunks import ChunkState
+
+        covering = [
+            c
+            for c in chunks
+            if c.index >= 0
+            and c.first_frame < clip.end_frame
+            and (c.stop_frame is None or c.stop_frame > clip.start_frame)
+        ]
+        held = clip.start_frame
+        for c in covering:  # in frame order; every one must be finished
+            if c.state != ChunkState.DONE or c.first_frame > held:
+                break
+            held = max(held, c.first_frame + (c.frame_count or 0))
+        if held < clip.end_frame:
+            raise NotFound(f"clip {clip_id}'s video has no proxy yet")
+        segments = tuple((c.first_frame, storage_keys.chunk_key(video.id, c.index, "proxy.mp4")) for c in covering)
+        return ClipMedia(clip_id, clip.start_frame, clip.end_frame, None, segments, video.fps)
     return ClipMedia(clip_id, clip.start_frame, clip.end_frame, video.proxy_key)
 
 
@@ -51,6 +74,14 @@ def write_clip_file(runtime: Runtime, media: ClipMedia, path: Path) -> Path:
     (the web serves ranges from the file, never holding the clip in memory)."""
     from heaters.adapters.media.clip import write_clip
 
+    if media.segments:
+        from fractions import Fraction
+
+        from heaters.adapters.media.chunks import cut_from_segments
+
+        inputs = [(first, runtime.storage.media_input(key)) for first, key in media.segments]
+        rate = Fraction(media.fps).limit_denominator(1001)
+        return cut_from_segments(inputs, media.start_frame, media.end_frame, path, rate)
     return write_clip(runtime.storage.media_input(media.proxy_key), media.start_frame, media.end_frame, path)
 
 

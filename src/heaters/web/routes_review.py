@@ -123,7 +123,7 @@ def clip_video(clip_id: int, request: Request, user: Reviewer = Depends(api_user
         path = media.write_clip_file(runtime, source, request.app.state.clip_cache_dir / name)
         return CachedMedia.from_file(path, f'"c{clip_id}-{source.version}"', "video/mp4")
 
-    key = ("clip", clip_id, source.start_frame, source.end_frame)
+    key = ("clip", clip_id, source.version)  # the version also tells a cut from proxy segments from one of the proxy
     return media_response(request, request.app.state.clip_cache.get_or_make(key, cut))
 
 

@@ -22,6 +22,8 @@ _CREATE = text("""
     FROM unnest(CAST(:starts AS integer[]), CAST(:ends AS integer[])) AS span(start_frame, end_frame)
 """)
 _STATE_COUNTS = text("SELECT state, count(*) FROM clips GROUP BY state")
+_OF_VIDEO_IN_STATE = text("SELECT id FROM clips WHERE video_id = :video_id AND state = :state ORDER BY start_frame")
+_COVERED_END = text("SELECT coalesce(max(end_frame), 0) FROM clips WHERE video_id = :video_id AND state <> :superseded")
 
 
 class Clips(StagedTable):
@@ -52,6 +54,29 @@ class Clips(StagedTable):
         """The video's clips, all pending review; nothing (False) if the video already has clips, so that a
         repeated detection run creates nothing twice. Call with the video's row locked."""
         if self.conn.execute(_COUNT_OF_VIDEO, {"video_id": video_id}).scalar_one():
+            return False
+        params = {
+            "video_id": video_id,
+            "state": ClipState.PENDING_REVIEW,
+            "starts": [s for s, _ in spans],
+            "ends": [e for _, e in spans],
+        }
+        self.conn.execute(_CREATE, params)
+        return True
+
+    def of_video_in_state(self, video_id: int, state: str) -> list[int]:
+        return list(self.conn.execute(_OF_VIDEO_IN_STATE, {"video_id": video_id, "state": state}).scalars())
+
+    def covered_end(self, video_id: int) -> int:
+        """Where the video's clips end: they cover [0, covered_end) (0: no clips yet)."""
+        params = {"video_id": video_id, "superseded": ClipState.SUPERSEDED}
+        return self.conn.execute(_COVERED_END, params).scalar_one()
+
+    def extend(self, video_id: int, from_frame: int, spans: Sequence[tuple[int, int]]) -> bool:
+        """Add clips (pending review) after the video's clips, which must end exactly at `from_frame` (0: no
+        clips yet) — else nothing is added and False is returned, so a repeated settling run creates nothing
+        twice. `spans` must be contiguous from `from_frame`. Call with the video's row locked."""
+        if not spans or self.covered_end(video_id) != from_frame or spans[0][0] != from_frame:
             return False
         params = {
             "video_id": video_id,

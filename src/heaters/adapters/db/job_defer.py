@@ -33,11 +33,11 @@ def defer_in_transaction(conn: Connection, stage: Stage, entity_id: int, *, dela
 
 
 def defer_task_in_transaction(
-    conn: Connection, task: str, lock: str, entity_id: int, *, delay_seconds: float = 0
+    conn: Connection, task: str, lock: str, entity_id: int, *, delay_seconds: float = 0, priority: int = 0
 ) -> None:
     """Queue the task `task(entity_id=…)` under `lock` when the caller's transaction commits (see above)."""
     # A DO block takes no bind parameters; every value below is an int, a float or a checked name.
-    entity_id = int(entity_id)
+    entity_id, priority = int(entity_id), int(priority)
     if not _SAFE_NAME.fullmatch(task) or not _SAFE_NAME.fullmatch(QUEUE):
         raise ValueError(f"unexpected task or queue name: {task!r}, {QUEUE!r}")
     if not _SAFE_LOCK.fullmatch(lock):
@@ -48,7 +48,7 @@ def defer_task_in_transaction(
     conn.exec_driver_sql(f"""
         DO $defer$ BEGIN
             PERFORM procrastinate_defer_jobs_v1(ARRAY[ROW(
-                '{QUEUE}', '{task}', 0, '{lock}', '{lock}',
+                '{QUEUE}', '{task}', {priority}, '{lock}', '{lock}',
                 jsonb_build_object('entity_id', {entity_id}), {scheduled_at}
             )::procrastinate_job_to_defer_v1]);
         EXCEPTION WHEN unique_violation THEN

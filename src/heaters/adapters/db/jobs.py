@@ -9,8 +9,9 @@ from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.gateway import Gateway
 from heaters.adapters.db.job_defer import defer_in_transaction, defer_task_in_transaction
 from heaters.adapters.db.videos import Videos
-from heaters.domain.stages import MANIFEST_TASK, Entity, Stage, manifest_lock
+from heaters.domain.stages import CHUNK_TASK, MANIFEST_TASK, Entity, Stage, chunk_lock, manifest_lock
 
+CHUNK_PRIORITY = -1
 _TABLES = {Entity.VIDEO: Videos.TABLE, Entity.CLIP: Clips.TABLE}
 # Entities in a stage's ready or running state, without a todo/doing job holding that stage's lock.
 _ORPHANS = """
@@ -33,6 +34,14 @@ class Jobs(Gateway):
     def defer_manifest(self, video_id: int) -> None:
         """Rewrite the video's export manifest when this transaction commits (no-op if one is waiting)."""
         defer_task_in_transaction(self.conn, MANIFEST_TASK, manifest_lock(video_id), video_id)
+
+    def defer_chunk(self, chunk_id: int, *, delay_seconds: float = 0) -> None:
+        """Queue the chunk's preprocessing job when this transaction commits (no-op if one is waiting)."""
+        # Below every other job: a worker that finishes a chunk first runs the coordinator that chunk queued (it
+        # settles the new clips for review) and any short job (an export) before its next chunk.
+        defer_task_in_transaction(
+            self.conn, CHUNK_TASK, chunk_lock(chunk_id), chunk_id, delay_seconds=delay_seconds, priority=CHUNK_PRIORITY
+        )
 
     def orphans(self, stage: Stage) -> list[int]:
         """Entities waiting for or running `stage` with no live job (their worker died between steps)."""

@@ -193,6 +193,29 @@ class StageRun(Base):
     __table_args__ = (Index("stage_runs_stage_entity", "stage", "entity_id"),)
 
 
+class VideoChunk(Base):
+    """One chunk of a long video's preprocessing (`heaters.domain.chunks`): grid frames [first_frame,
+    stop_frame) (stop NULL: to the end of the video), or the video's audio (index -1). Each is one job."""
+
+    __tablename__ = "video_chunks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("source_videos.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    first_frame: Mapped[int] = mapped_column(Integer)
+    stop_frame: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float | None] = mapped_column(Double)
+    frame_count: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        UniqueConstraint("video_id", "index", name="video_chunk_index"),
+        CheckConstraint("state IN ('pending', 'running', 'done', 'failed')", name="video_chunk_state"),
+    )
+
+
 class DatasetShard(Base):
     """A WebDataset shard written by `heaters export-dataset` into a dataset (its output directory)."""
 

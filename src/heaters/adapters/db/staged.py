@@ -27,6 +27,9 @@ class StagedTable(Gateway):
         cls._FAIL = text(
             f"UPDATE {cls.TABLE} SET state = :state, last_error = :error, updated_at = now() WHERE id = :id"
         )
+        cls._HAND_OFF = text(
+            f"UPDATE {cls.TABLE} SET attempts = greatest(attempts - 1, 0), updated_at = now() WHERE id = :id"
+        )
         cls._RESET_ATTEMPTS = text(f"UPDATE {cls.TABLE} SET attempts = 0, updated_at = now() WHERE id = :id")
         cls._STATE_FOR_UPDATE = text(f"SELECT state, attempts FROM {cls.TABLE} WHERE id = :id FOR UPDATE")
 
@@ -39,6 +42,10 @@ class StagedTable(Gateway):
 
     def fail(self, entity_id: int, failed_state: str, error: str) -> None:
         self.conn.execute(self._FAIL, {"id": entity_id, "state": failed_state, "error": error})
+
+    def hand_off(self, entity_id: int) -> None:
+        """The run that just started handed its work to other jobs: it was no attempt (see runner.HandedOff)."""
+        self.conn.execute(self._HAND_OFF, {"id": entity_id})
 
     def reset_attempts(self, entity_id: int) -> None:
         self.conn.execute(self._RESET_ATTEMPTS, {"id": entity_id})

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from heaters.adapters.db.artifacts import Artifacts
 from heaters.adapters.db.boundaries import Boundaries
+from heaters.adapters.db.chunks import Chunks
 from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.connection import Database
 from heaters.adapters.db.embeddings import Embeddings
@@ -41,6 +42,7 @@ class UnitOfWork:
         self.conn = conn
         self.videos = Videos(conn)
         self.clips = Clips(conn)
+        self.chunks = Chunks(conn)
         self.boundaries = Boundaries(conn)
         self.timeline = Timeline(conn)
         self.events = ReviewEvents(conn)

@@ -43,6 +43,7 @@ _RECORD_PREPROCESS = text("""
         rotation = :rotation, has_audio = :has_audio, probe = CAST(:probe AS jsonb), updated_at = now()
     WHERE id = :id
 """)
+_RECORD_GRID = text("UPDATE source_videos SET fps = :fps, updated_at = now() WHERE id = :id")
 _SET_PROGRESS = text("UPDATE source_videos SET progress = :fraction WHERE id = :id AND state = :state")
 _COUNT = text("SELECT count(*) FROM source_videos")
 _STATE_COUNTS = text("SELECT state, count(*) FROM source_videos GROUP BY state")
@@ -142,6 +143,11 @@ class Videos(StagedTable):
             "probe": json.dumps(result.probe),
         }
         self.conn.execute(_RECORD_PREPROCESS, params)
+
+    def record_grid(self, video_id: int, fps: float) -> None:
+        """The frame rate of the proxy grid, known from the probe before preprocessing ends (chunked
+        preprocessing: clips of the finished part are reviewed meanwhile)."""
+        self.conn.execute(_RECORD_GRID, {"id": video_id, "fps": fps})
 
     def set_progress(self, video_id: int, while_state: str, fraction: float) -> None:
         """Progress of the running stage; ignored once the video left `while_state`."""

@@ -77,10 +77,7 @@ class PreprocessResult:
 
     def summary(self) -> dict:
         """A JSON-ready summary (paths as strings, rates as floats and exact "num/den" strings)."""
-        probe_info = asdict(self.probe)
-        for key in ("average_rate", "nominal_rate"):
-            value = probe_info[key]
-            probe_info[key] = str(value) if value is not None else None
+        probe_info = probe_summary(self.probe)
         return {
             "frame_count": self.frame_count,
             "fps": float(self.fps),
@@ -100,6 +97,15 @@ class PreprocessResult:
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "probe": probe_info,
         }
+
+
+def probe_summary(info: ProbeInfo) -> dict:
+    """The probe as JSON-ready values (rates as exact "num/den" strings)."""
+    probe_info = asdict(info)
+    for key in ("average_rate", "nominal_rate"):
+        value = probe_info[key]
+        probe_info[key] = str(value) if value is not None else None
+    return probe_info
 
 
 def preprocess(
@@ -168,6 +174,32 @@ class _PassStats:
     decode_errors: int
 
 
+class SeekMissed(HeatersError):
+    """A seek landed after the frames a slot range needs (imprecise index): seek further back."""
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Grid slots [first, stop) to write (stop None: to the end of the video). A range that does not start
+    at 0 decodes from the source keyframe at or before `first - SEEK_MARGIN_FRAMES` and discards the grid
+    slots before `first`, so the frames written are exactly those a whole-video pass writes there."""
+
+    first: int = 0
+    stop: int | None = None
+
+    def holds(self, slot: int) -> bool:
+        return slot >= self.first and (self.stop is None or slot < self.stop)
+
+
+ALL_SLOTS = Slots()
+# Frames decoded (not written) before a range's first frame, so the grid mapper settles on the same state
+# as a whole-video pass has there.
+SEEK_MARGIN_FRAMES = 48
+# Of those, frames also given to the proxy encoder (its packets dropped) so that its rate control starts
+# from the state a whole-video pass has there (x264's short-term complexity halves every frame).
+WARMUP_FRAMES = 48
+
+
 def _one_pass(
     source: Path,
     info: ProbeInfo,
@@ -176,6 +208,9 @@ def _one_pass(
     temp: dict[str, Path],
     progress: Progress | None,
     limits: MediaLimits = MediaLimits(),
+    slots: Slots = ALL_SLOTS,
+    with_audio: bool = True,
+    seek_margin: int | None = SEEK_MARGIN_FRAMES,
 ) -> _PassStats:
     rate = choose_output_rate(info.average_rate, info.nominal_rate)
     frame_time_base = 1 / rate
@@ -183,13 +218,21 @@ def _one_pass(
     proxy_size = (master_size[0] - master_size[0] % 2, master_size[1] - master_size[1] % 2)
     grid = GridMapper(rate)
     features = FeatureCollector()
+    # None: no seek, decode from the start (a container whose seeking lands too late)
+    warmup = max(0, slots.first - seek_margin) if slots.first and seek_margin is not None else 0
 
     with open_media(source, source.name) as container:
         video = next(s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic)
         video.thread_type = "AUTO"
         bound_decoder(limits, video)
-        audio = container.streams.audio[0] if info.has_audio else None
+        audio = container.streams.audio[0] if info.has_audio and with_audio else None
         audio_rate = audio.codec_context.sample_rate if audio else None
+        resume = slots.first > 0
+        if resume:
+            grid = GridMapper(rate, start=info.start_seconds)
+            if warmup > 0 and video.time_base:
+                seconds = info.start_seconds + float(warmup / rate)
+                container.seek(int(seconds / video.time_base), stream=video, backward=True, any_frame=False)
 
         orient = _orientation_filter(info, frame_time_base)
         crop = _crop_filter(master_size, proxy_size, frame_time_base)
@@ -203,13 +246,28 @@ def _one_pass(
             writer.start()
 
         out_index = 0
+        written = 0
         decode_errors: list[str] = []
         timestamps = TimestampGuesser()
         previous = None
         next_audio_pts = 0
         reported = 0.0
-        estimate = max(info.frame_count_estimate, 1)
+        wanted = (slots.stop - slots.first) if slots.stop is not None else None
+        estimate = max(wanted if wanted is not None else info.frame_count_estimate - slots.first, 1)
         streams = [video] + ([audio] if audio else [])
+
+        def emit(frame, index: int) -> int:
+            nonlocal written
+            warming = slots.first - WARMUP_FRAMES <= index < slots.first
+            if not (warming or slots.holds(index)):
+                return index + 1
+            # Slots just before the range go to the proxy encoder only, to warm up its rate control; it
+            # drops their packets (`first_slot`). Written frames are stamped from 0 within the range.
+            targets = writers if index >= slots.first else writers[1:]
+            _emit(frame, index - slots.first, frame_time_base, targets, features if index >= slots.first else None)
+            written += index >= slots.first
+            return index + 1
+
         try:
             for packet in _demux(container, streams, source):
                 for frame in _decode(packet, decode_errors):
@@ -225,22 +283,33 @@ def _one_pass(
                     _check_frame(source, info, frame, limits)
                     stamp = timestamps.best(frame.pts, frame.dts)
                     seconds = float(stamp * frame.time_base) if stamp is not None and frame.time_base else None
+                    if resume and previous is None:
+                        if seconds is None:
+                            raise HeatersError(f"{source.name}: no timestamp after seeking to frame {warmup}")
+                        out_index = grid.resume_at(seconds)
+                        if out_index > max(0, slots.first - WARMUP_FRAMES):
+                            raise SeekMissed(f"{source.name}: seeking for frame {warmup} landed on frame {out_index}")
                     _check_running_duration(source, info, limits, seconds, out_index / rate)
-                    repeats, emit = grid.place(seconds)
-                    if not emit:
+                    repeats, emitted = grid.place(seconds)
+                    if not emitted:
                         continue
                     if orient is not None:
                         frame = orient(frame)
                     for _ in range(repeats):
-                        out_index = _emit(_duplicate(previous), out_index, frame_time_base, writers, features)
-                    out_index = _emit(frame, out_index, frame_time_base, writers, features)
+                        out_index = emit(_duplicate(previous), out_index)
+                    out_index = emit(frame, out_index)
                     previous = frame
-                    if progress and (out_index / estimate - reported >= _PROGRESS_STEP or out_index % 64 == 0):
-                        reported = max(reported, min(out_index / estimate, 0.99))
+                    if progress and (written / estimate - reported >= _PROGRESS_STEP or out_index % 64 == 0):
+                        reported = max(reported, min(written / estimate, 0.99))
                         progress(reported)  # also every 64 frames: the stage's time limit is checked there
                     if out_index % 64 == 0:
                         _check_output_budget(source, temp, limits)
                     _raise_worker_errors(writers)
+                    if slots.stop is not None and out_index >= slots.stop:
+                        break
+                else:
+                    continue
+                break
         except BaseException:
             for writer in writers:
                 writer.abort()
@@ -251,17 +320,17 @@ def _one_pass(
             writer.join()
         _raise_worker_errors(writers)
 
-    if out_index == 0:
+    if slots.first == 0 and written == 0:
         raise BadInput(f"{source.name} has no decodable video frames")
     decoded_seconds = out_index / rate
-    if decoded_seconds < TRUNCATION_RATIO * info.duration_seconds - 2 / rate:
+    if slots.stop is None and decoded_seconds < TRUNCATION_RATIO * info.duration_seconds - 2 / rate:
         detail = f", {len(decode_errors)} damaged packets" if decode_errors else ""
         raise BadInput(
             f"{source.name} is truncated or corrupt: its header announces {info.duration_seconds:.2f} s of "
             f"video but only {float(decoded_seconds):.2f} s could be decoded{detail}"
         )
     save_features(temp["features"], features.result())
-    return _PassStats(out_index, rate, master_size, proxy_size, grid.duplicated, grid.dropped, len(decode_errors))
+    return _PassStats(written, rate, master_size, proxy_size, grid.duplicated, grid.dropped, len(decode_errors))
 
 
 def _check_frame(source: Path, info: ProbeInfo, frame, limits: MediaLimits) -> None:
@@ -347,7 +416,7 @@ def _decode(packet, errors: list[str]):
         return []
 
 
-def _emit(frame, index: int, time_base: Fraction, writers, features: FeatureCollector) -> int:
+def _emit(frame, index: int, time_base: Fraction, writers, features: FeatureCollector | None) -> int:
     frame.pts = index
     frame.time_base = time_base
     # Decoded frames keep their source I/P/B type, which libx264 takes as a request; clear it so the profile
@@ -355,7 +424,8 @@ def _emit(frame, index: int, time_base: Fraction, writers, features: FeatureColl
     frame.pict_type = av.video.frame.PictureType.NONE
     for writer in writers:
         writer.put(frame)
-    features.add(frame)
+    if features is not None:
+        features.add(frame)
     return index + 1
 
 
@@ -445,8 +515,8 @@ class _EncoderThread(threading.Thread):
         self,
         path: Path,
         profile: OutputProfile,
-        size: tuple[int, int],
-        pix_fmt: str,
+        size: tuple[int, int] | None,
+        pix_fmt: str | None,
         rate: Fraction,
         audio_source,
         *,
@@ -461,11 +531,13 @@ class _EncoderThread(threading.Thread):
         self._crop: _FrameFilter | None = None
         self.container = av.open(str(path), mode="w", format=profile.container, options=profile.container_option_dict())
         try:
-            self.video = self.container.add_stream(profile.video.codec, rate=rate)
-            self.video.width, self.video.height = size
-            self.video.pix_fmt = pix_fmt
-            self.video.codec_context.time_base = 1 / rate
-            self.video.options = _openable_options(profile.video.codec, size, pix_fmt, profile.video.option_dict())
+            self.video = None  # an audio-only output (chunked preprocessing encodes the audio on its own)
+            if size is not None:
+                self.video = self.container.add_stream(profile.video.codec, rate=rate)
+                self.video.width, self.video.height = size
+                self.video.pix_fmt = pix_fmt
+                self.video.codec_context.time_base = 1 / rate
+                self.video.options = _openable_options(profile.video.codec, size, pix_fmt, profile.video.option_dict())
             self.audio = None
             if audio_source is not None:
                 source_ctx = audio_source.codec_context
@@ -514,7 +586,7 @@ class _EncoderThread(threading.Thread):
                 if isinstance(item, av.AudioFrame):
                     self.container.mux(self.audio.encode(item))
                 else:
-                    self.container.mux(self.video.encode(self._cropped(item)))
+                    self._mux_video(self.video.encode(self._cropped(item)))
         except BaseException as error:  # reported to the decoding thread
             self.error = error
         finally:
@@ -529,8 +601,13 @@ class _EncoderThread(threading.Thread):
         cropped.pict_type = frame.pict_type
         return cropped
 
+    def _mux_video(self, packets) -> None:
+        # Negative timestamps are warm-up frames before a chunk's range (see WARMUP_FRAMES): not written.
+        self.container.mux([p for p in packets if p.pts is None or p.pts >= 0])
+
     def _flush(self) -> None:
-        self.container.mux(self.video.encode(None))
+        if self.video is not None:
+            self._mux_video(self.video.encode(None))
         if self.audio is not None:
             self.container.mux(self.audio.encode(None))
 

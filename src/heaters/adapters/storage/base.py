@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -76,6 +77,20 @@ class Storage(abc.ABC):
         content_type: str | None = None,
     ) -> None:
         """Store a copy of the local file at `path` under `key`, atomically."""
+
+    @contextmanager
+    def file_for(
+        self, key: str, scratch_dir: Path, *, storage_class: str | None = None, content_type: str | None = None
+    ) -> Iterator[Path]:
+        """A local path to write the object to (a muxer that seeks back into its output); stored under `key`
+        when the block ends without an error, else nothing is stored. Here: a file in `scratch_dir`,
+        uploaded at the end; the local backend writes in place (no scratch copy of a large file)."""
+        path = Path(scratch_dir) / f"object-{os.getpid()}-{id(self)}-{Path(key).name}"
+        try:
+            yield path
+            self.put_file(key, path, storage_class=storage_class, content_type=content_type)
+        finally:
+            path.unlink(missing_ok=True)
 
     @abc.abstractmethod
     def put_bytes(

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -77,6 +78,15 @@ class LocalStorage(Storage):
     def check(self) -> None:
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise OSError(f"storage root {self.root} is not writable")
+
+    @contextmanager
+    def file_for(self, key, scratch_dir, *, storage_class=None, content_type=None) -> Iterator[Path]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._inside_root(path.parent)
+        with atomic_file(path, prefix=TEMP_PREFIX, fsync=True) as temp_path:
+            yield Path(temp_path)
+        _fsync_directory(path.parent)
 
     def put_file(self, key, path, *, storage_class=None, content_type=None) -> None:
         source = Path(path)

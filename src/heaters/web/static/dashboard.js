@@ -38,6 +38,25 @@ function render(data) {
         v.running || (pct !== null && pct < 100 && !v.failed)
           ? el("div", { class: "bar" }, el("span", { style: `width:${pct ?? 0}%` }))
           : null;
+      // a long video preprocessed in chunks: one cell per chunk (done, running with its progress, queued)
+      const chunks = v.chunks && v.chunks.length
+        ? el(
+            "div",
+            { class: "chunks", title: `${v.chunks.filter((c) => c.state === "done").length} of ${v.chunks.length} chunks done` },
+            ...v.chunks.map((c) =>
+              el(
+                "span",
+                {
+                  class: `chunk ${c.state}`,
+                  "data-chunk": c.index,
+                  "data-state": c.state,
+                  title: `${c.index < 0 ? "audio" : `chunk ${c.index + 1}`}: ${c.state}${c.state === "running" && c.progress !== null ? ` ${Math.round(c.progress * 100)}%` : ""}`,
+                },
+                el("span", { style: `width:${c.state === "done" ? 100 : Math.round((c.progress || 0) * 100)}%` }),
+              ),
+            ),
+          )
+        : null;
       const stateCell = el(
         "td",
         {},
@@ -76,7 +95,7 @@ function render(data) {
         el("td", { class: "muted" }, v.id),
         el("td", { class: "title" }, el("div", {}, v.title), el("div", { class: "muted small source" }, v.source)),
         stateCell,
-        el("td", { class: "progress-col" }, progress, pct !== null && v.running ? el("span", { class: "pct" }, `${pct}%`) : null),
+        el("td", { class: "progress-col" }, progress, pct !== null && v.running ? el("span", { class: "pct" }, `${pct}%`) : null, chunks),
         el("td", {}, clips),
         el("td", {}, retry, timeline),
       );
