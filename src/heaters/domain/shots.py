@@ -429,6 +429,16 @@ def _between_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
 
 
+def _same_transition(c: _Candidate, o: _Candidate, reach: int) -> bool:
+    """Whether gradual candidate c is kept boundary o seen again: within the largest gradual scale of it,
+    except a fade through flat frames next to a hard cut, whose span is measured (not a scale): it is
+    the same only when the spans touch (a fixed reach would swallow a real fade or a cut through one
+    black frame a few frames from a cut in a fast edit)."""
+    if c.kind == "fade" and o.kind == "cut":
+        return c.span[0] <= o.span[1] + 1 and o.span[0] <= c.span[1] + 1
+    return abs(c.frame - o.frame) <= reach
+
+
 def _join_dips(s: _Series, kept: list[_Candidate], reach: int) -> list[_Candidate]:
     """A fade out and the fade in that follows it are one transition: two neighbouring boundaries (one at
     least gradual) with the picture dipping to almost flat between them become one fade at the dip."""
@@ -510,7 +520,7 @@ def detect(
         if c.kind == "cut":
             if all(abs(c.frame - o.frame) > 1 for o in kept):
                 kept.append(c)
-        elif all(abs(c.frame - o.frame) > reach for o in kept):
+        elif all(not _same_transition(c, o, reach) for o in kept):
             kept.append(c)
     kept = _join_dips(s, sorted(kept, key=lambda c: c.frame), reach)
     min_frames = cfg.min_shot_frames(fps) if min_shot_frames is None else max(1, min_shot_frames)
