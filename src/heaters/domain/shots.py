@@ -123,6 +123,10 @@ class _Series:
         hist[:, 0, :LUMA_BINS], hist[:, 1, : CHROMA_BINS**2] = hy, hc
         return cls(luma, chroma, hist, luma.mean(axis=1), luma.std(axis=1))
 
+    def take(self, rows: np.ndarray) -> _Series:
+        """The series with frame k replaced by frame rows[k]."""
+        return _Series(self.luma[rows], self.chroma[rows], self.hist[rows], self.mean[rows], self.spread[rows])
+
     def distance(self, i: np.ndarray, j: np.ndarray, pixel_weight: float = 0.5) -> np.ndarray:
         """Distance between frames i and j (arrays of indices), in [0, 1].
 
@@ -254,10 +258,9 @@ def _side_levels(values: np.ndarray, half: int, gap: int) -> tuple[np.ndarray, n
     return before, after
 
 
-def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
-    n = len(s.luma)
-    t = np.arange(1, n)
-    jump = np.concatenate([[0.0], s.distance(t - 1, t)])
+def _motion_levels(jump: np.ndarray, cfg: ShotConfig, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame, the local motion level on its calmer and on its busier side (within
+    context_seconds, the frame itself and its neighbours excluded)."""
     half = max(4, int(round(cfg.context_seconds * fps)))
     # the motion level ignores isolated spikes (other cuts of a fast edit, flashes, a strobe): a running
     # minimum over 3 frames removes a spike of one or two frames and keeps steady or ramping motion.
@@ -267,9 +270,15 @@ def _hard_cuts(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
     level = np.lib.stride_tricks.sliding_window_view(padded, 3).min(axis=1)
     level[np.isinf(level)] = 0.0
     before, after = _side_levels(level, half, gap=2)
+    return np.minimum(before, after), np.maximum(before, after)
+
+
+def _hard_cuts(
+    s: _Series, jump: np.ndarray, calm: np.ndarray, busy: np.ndarray, cfg: ShotConfig
+) -> list[_Candidate]:
+    n = len(s.luma)
     # the jump must stand out from the calmer side by hard_ratio (a cut into a fast pan is still a cut)
     # and from the busier side by hard_ratio_busy (a jump inside steady fast motion is not)
-    calm, busy = np.minimum(before, after), np.maximum(before, after)
     found = []
     for c in np.flatnonzero(jump > 0.5 * cfg.hard_min):
         if c == 0 or jump[c] < jump[max(0, c - 1) : c + 2].max():
@@ -300,6 +309,24 @@ def _return_distance(s: _Series, c: int, cfg: ShotConfig) -> float:
         return np.inf
     i, j = map(np.array, zip(*pairs, strict=True))
     return float(s.distance(i, j).min())
+
+
+def _without_flashes(s: _Series, jump: np.ndarray, busy: np.ndarray, cfg: ShotConfig) -> _Series:
+    """The series with every brief excursion (a flash, a strobe burst: at most flash_frames frames after
+    which the picture returns) replaced by the frame before it, for the gradual tests: a dissolve into a
+    strobing shot is still a dissolve, and a burst at one end of a comparison must not decide it."""
+    n = len(jump)
+    rows = np.arange(n)
+    k = cfg.flash_frames
+    # an excursion stands out from the motion around it as a cut would (a shaking camera also returns)
+    starts = [t for t in np.flatnonzero((jump >= cfg.hard_min) & (jump >= cfg.hard_ratio_busy * busy)) if 0 < t < n - 1]
+    for t in starts:
+        ahead = np.arange(t + 1, min(n, t + k + 1))
+        back = s.distance(np.full(len(ahead), t - 1), ahead)
+        returned = np.flatnonzero(back < cfg.flash_return * jump[t])
+        if len(returned):
+            rows[t : ahead[returned[0]]] = rows[t - 1]
+    return s if not len(starts) else s.take(rows)
 
 
 def _flat(s: _Series, cfg: ShotConfig) -> np.ndarray:
@@ -508,7 +535,14 @@ def detect(
     if n < 3:
         return Detection(n, (), ())
     s = _Series.of(features)
-    everything = _hard_cuts(s, cfg, fps) + _fades(s, cfg, fps) + _gradual(s, cfg)
+    t = np.arange(1, n)
+    jump = np.concatenate([[0.0], s.distance(t - 1, t)])
+    calm, busy = _motion_levels(jump, cfg, fps)
+    everything = (
+        _hard_cuts(s, jump, calm, busy, cfg)
+        + _fades(s, cfg, fps)
+        + _gradual(_without_flashes(s, jump, busy, cfg), cfg)
+    )
     accepted = [c for c in everything if c.margin >= 0]
     # One boundary per transition: hard cuts first (their position is exact), then fades, then the
     # strongest gradual candidate; anything within the largest gradual scale of a kept one is the same
