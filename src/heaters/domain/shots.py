@@ -141,6 +141,21 @@ class _Series:
         )
         return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
 
+    def motion_explained(self, i: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> np.ndarray:
+        """For each step i -> i+1, the thumbnail change left after the best shift of the picture (up to
+        reach_x / reach_y thumbnail pixels), as a share of the raw change: near 0 when the camera moved
+        (a pan, a whip-pan), near 1 when the picture itself changed (a cut, a dissolve)."""
+        a = self.luma[i].reshape(-1, THUMB_H, THUMB_W)
+        b = self.luma[i + 1].reshape(-1, THUMB_H, THUMB_W)
+        raw = np.abs(a - b).mean(axis=(1, 2))
+        best = raw.copy()
+        for dy in range(-reach_y, reach_y + 1):
+            for dx in range(-reach_x, reach_x + 1):
+                ya, yb = slice(max(0, dy), THUMB_H + min(0, dy)), slice(max(0, -dy), THUMB_H + min(0, -dy))
+                xa, xb = slice(max(0, dx), THUMB_W + min(0, dx)), slice(max(0, -dx), THUMB_W + min(0, -dx))
+                best = np.minimum(best, np.abs(a[:, ya, xa] - b[:, yb, xb]).mean(axis=(1, 2)))
+        return best / np.maximum(raw, 1e-6)
+
     def relit_share(self, a: int, b: int) -> float:
         """The share of the thumbnail change from frame a to b left after the best gain and offset (a
         change of lighting): near 0 for the same picture under other light, large for another picture."""
@@ -188,6 +203,7 @@ class ShotConfig:
     gradual_gap: float = 0.1  # ... and by this much more
     gradual_pixel_weight: float = 0.5  # thumbnail vs histogram share of the long-range distance
     gradual_step_max: float = 0.6  # no single frame step carries more than this share of a gradual change
+    motion_share_max: float = 0.5  # a gradual change whose every big step is a shift to within this share is motion
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
     bright_level: float = 0.85  # a frame this bright (mean luma) and flat is "white" (fades to white)
@@ -402,6 +418,8 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
                 _between_margin(s, c, w, cfg),
                 _spread_margin(s, c, w, float(across[idx]), cfg),
             )
+            if margin > -0.5:  # (costly: only where it may decide)
+                margin = min(margin, _camera_margin(s, c, w, cfg))
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
 
@@ -434,6 +452,17 @@ def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -
     # measured above the steady motion (the median step), against the change above the motion beside it
     outside = float(np.median(steps))
     return _ratio(cfg.gradual_step_max * max(across - outside, 1e-6), float(steps.max()) - outside)
+
+
+def _camera_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
+    """Camera motion is not a transition: when every substantial step between c-w and c+w is mostly a
+    shift of the picture (a whip-pan inside a shot, blurred as it is), the change is the camera moving.
+    A transition has at least one step that no shift explains (the blend, or the switch of a whip-pan
+    from one shot into another)."""
+    i = np.arange(c - w, c + w)
+    raw = np.abs(s.luma[i] - s.luma[i + 1]).mean(axis=1)
+    big = i[raw >= 0.5 * raw.max()]
+    return _ratio(float(s.motion_explained(big).max()), cfg.motion_share_max)
 
 
 def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
