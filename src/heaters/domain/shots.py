@@ -143,18 +143,19 @@ class _Series:
 
     def motion_explained(self, i: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> np.ndarray:
         """For each step i -> i+1, the thumbnail change left after the best shift of the picture (up to
-        reach_x / reach_y thumbnail pixels), as a share of the raw change: near 0 when the camera moved
-        (a pan, a whip-pan), near 1 when the picture itself changed (a cut, a dissolve)."""
-        a = self.luma[i].reshape(-1, THUMB_H, THUMB_W)
+        reach_x / reach_y thumbnail pixels, on the overlap), as a share of the raw change: near 0 when
+        the camera moved (a pan, a whip-pan), near 1 when the picture itself changed (a cut, a dissolve)."""
+        a = self.luma[i].reshape(-1, 1, 1, THUMB_H, THUMB_W)
         b = self.luma[i + 1].reshape(-1, THUMB_H, THUMB_W)
-        raw = np.abs(a - b).mean(axis=(1, 2))
-        best = raw.copy()
-        for dy in range(-reach_y, reach_y + 1):
-            for dx in range(-reach_x, reach_x + 1):
-                ya, yb = slice(max(0, dy), THUMB_H + min(0, dy)), slice(max(0, -dy), THUMB_H + min(0, -dy))
-                xa, xb = slice(max(0, dx), THUMB_W + min(0, dx)), slice(max(0, -dx), THUMB_W + min(0, -dx))
-                best = np.minimum(best, np.abs(a[:, ya, xa] - b[:, yb, xb]).mean(axis=(1, 2)))
-        return best / np.maximum(raw, 1e-6)
+        pad = ((0, 0), (reach_y, reach_y), (reach_x, reach_x))
+        # every shift at once: windows of the zero-padded next frame, and how many real pixels each holds
+        shifted = np.lib.stride_tricks.sliding_window_view(np.pad(b, pad), (THUMB_H, THUMB_W), axis=(1, 2))
+        inside = np.lib.stride_tricks.sliding_window_view(
+            np.pad(np.ones((THUMB_H, THUMB_W), np.float32), pad[1:]), (THUMB_H, THUMB_W)
+        )
+        residual = (np.abs(a - shifted) * inside).sum(axis=(3, 4)) / inside.sum(axis=(2, 3))
+        raw = np.abs(self.luma[i] - self.luma[i + 1]).mean(axis=1)
+        return np.minimum(raw, residual.min(axis=(1, 2))) / np.maximum(raw, 1e-6)
 
     def relit_share(self, a: int, b: int) -> float:
         """The share of the thumbnail change from frame a to b left after the best gain and offset (a
@@ -418,7 +419,7 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
                 _between_margin(s, c, w, cfg),
                 _spread_margin(s, c, w, float(across[idx]), cfg),
             )
-            if margin > -0.5:  # (costly: only where it may decide)
+            if margin >= 0:  # (costlier: only where it decides)
                 margin = min(margin, _camera_margin(s, c, w, cfg))
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
