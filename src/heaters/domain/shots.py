@@ -59,12 +59,17 @@ _SAMPLES = 4  # samples per thumbnail cell along each axis (a cheap box filter a
 
 
 # ------------------------------------------------------------------------------------------ features
-def _grid(plane: np.ndarray, cells_w: int, cells_h: int) -> np.ndarray:
-    """Point samples on a regular grid of cells_h*_SAMPLES x cells_w*_SAMPLES (no full-frame work)."""
-    h, w = plane.shape
+@lru_cache(maxsize=32)
+def _grid_index(h: int, w: int, cells_w: int, cells_h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of point samples on a regular grid of cells_h*_SAMPLES x cells_w*_SAMPLES
+    (no full-frame work), shaped to pick them in one fancy index."""
     ys = (np.arange(cells_h * _SAMPLES) * 2 + 1) * h // (cells_h * _SAMPLES * 2)
     xs = (np.arange(cells_w * _SAMPLES) * 2 + 1) * w // (cells_w * _SAMPLES * 2)
-    return plane[ys][:, xs]
+    return ys[:, None], xs[None, :]
+
+
+def _grid(plane: np.ndarray, cells_w: int, cells_h: int) -> np.ndarray:
+    return plane[_grid_index(*plane.shape, cells_w, cells_h)]
 
 
 @lru_cache(maxsize=8)
@@ -75,30 +80,35 @@ def _box_matrix(cells: int) -> np.ndarray:
 
 
 def _box(samples: np.ndarray, cells_w: int, cells_h: int) -> np.ndarray:
+    """Cell means of (..., cells_h*_SAMPLES, cells_w*_SAMPLES) samples, flattened per leading index."""
     means = _box_matrix(cells_h) @ samples.astype(np.float32) @ _box_matrix(cells_w).T
-    return (means + 0.5).astype(np.uint8)
+    return (means + 0.5).astype(np.uint8).reshape(-1)
 
 
-def _sqrt_share(counts: np.ndarray) -> np.ndarray:
-    return np.round(np.sqrt(counts / max(1, counts.sum())) * 255).astype(np.uint8)
+_Y_SAMPLES = THUMB_W * THUMB_H * _SAMPLES**2
+_UV_SAMPLES = CHROMA_W * CHROMA_H * _SAMPLES**2
+# sqrt-share histograms: counts times this, square-rooted, times 255 (sample counts are fixed)
+_HIST_SCALE = np.concatenate(
+    [np.full(LUMA_BINS, 1 / _Y_SAMPLES), np.full(CHROMA_BINS**2, 1 / _UV_SAMPLES)]
+).astype(np.float32)
+_CHROMA_SHIFT = 8 - int(np.log2(CHROMA_BINS))
 
 
 def frame_features(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """One feature row (uint8, FEATURE_SIZE) from a frame's 8-bit luma and chroma planes (2-D arrays)."""
     ys = _grid(y, THUMB_W, THUMB_H)
-    us, vs = _grid(u, CHROMA_W, CHROMA_H), _grid(v, CHROMA_W, CHROMA_H)
-    luma_hist = np.bincount((ys >> 3).ravel(), minlength=LUMA_BINS)
-    shift = 8 - int(np.log2(CHROMA_BINS))
-    chroma_hist = np.bincount(((us >> shift) * CHROMA_BINS + (vs >> shift)).ravel(), minlength=CHROMA_BINS**2)
-    return np.concatenate(
+    uvs = np.stack([_grid(u, CHROMA_W, CHROMA_H), _grid(v, CHROMA_W, CHROMA_H)])
+    counts = np.concatenate(
         [
-            _box(ys, THUMB_W, THUMB_H).ravel(),
-            _box(us, CHROMA_W, CHROMA_H).ravel(),
-            _box(vs, CHROMA_W, CHROMA_H).ravel(),
-            _sqrt_share(luma_hist),
-            _sqrt_share(chroma_hist),
+            np.bincount((ys >> 3).ravel(), minlength=LUMA_BINS),
+            np.bincount(((uvs[0] >> _CHROMA_SHIFT) * CHROMA_BINS + (uvs[1] >> _CHROMA_SHIFT)).ravel(), minlength=CHROMA_BINS**2),
         ]
     )
+    row = np.empty(FEATURE_SIZE, dtype=np.uint8)
+    row[:_Y_END] = _box(ys, THUMB_W, THUMB_H)
+    row[_Y_END:_UV_END] = _box(uvs, CHROMA_W, CHROMA_H)
+    row[_UV_END:] = np.rint(np.sqrt(counts * _HIST_SCALE) * 255)
+    return row
 
 
 # ------------------------------------------------------------------------------------------ distances
@@ -400,6 +410,8 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
     n = len(s.luma)
     found: list[_Candidate] = []
     pw = cfg.gradual_pixel_weight
+    # a candidate whose margin falls below this is not even a suggestion: its other tests are skipped
+    hopeless = float(np.log(cfg.suggest_min / (1 - cfg.suggest_min))) / cfg.gradual_confidence_slope
     for w in cfg.gradual_scales:
         if n < 6 * w + 1:
             continue
@@ -407,20 +419,22 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
         across = s.distance(t - w, t + w, pw)
         outside = 0.5 * (s.distance(t - 3 * w, t - w, pw) + s.distance(t + w, t + 3 * w, pw))
         score = across - outside
-        near = (across > 0.7 * cfg.gradual_min) & (score > 0.5 * cfg.gradual_gap)
+        slack = np.exp(hopeless)
+        near = (across > slack * cfg.gradual_min) & (score > slack * cfg.gradual_gap)
         for idx in np.flatnonzero(near):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
             if score[idx] < score[lo:hi].max():
                 continue  # not the peak of this transition at this scale
             c = int(t[idx])
-            margin = min(
-                _transition_margin(float(across[idx]), float(outside[idx]), cfg),
-                _steady_margin(s, c, w, cfg),
-                _between_margin(s, c, w, cfg),
-                _spread_margin(s, c, w, float(across[idx]), cfg),
-            )
-            if margin >= 0:  # (costlier: only where it decides)
-                margin = min(margin, _camera_margin(s, c, w, cfg))
+            margin = _transition_margin(float(across[idx]), float(outside[idx]), cfg)
+            # the other tests, cheapest first, until the candidate is hopeless; camera motion (the
+            # costliest) only where it decides
+            for test in (_spread_margin, _between_margin, _steady_margin, _camera_margin):
+                if margin < hopeless or (test is _camera_margin and margin < 0):
+                    break
+                margin = min(margin, test(s, c, w, float(across[idx]), cfg))
+            if margin < hopeless:
+                continue
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
 
@@ -455,7 +469,7 @@ def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -
     return _ratio(cfg.gradual_step_max * max(across - outside, 1e-6), float(steps.max()) - outside)
 
 
-def _camera_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
+def _camera_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
     """Camera motion is not a transition: when every substantial step between c-w and c+w is mostly a
     shift of the picture (a whip-pan inside a shot, blurred as it is), the change is the camera moving.
     A transition has at least one step that no shift explains (the blend, or the switch of a whip-pan
@@ -466,7 +480,7 @@ def _camera_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     return _ratio(float(s.motion_explained(big).max()), cfg.motion_share_max)
 
 
-def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
+def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
     """The change holds for every nearby choice of end frames (not a shake or flash at one end)."""
     n = len(s.luma)
     jitter = range(0, max(2, w // 2) + 1)
@@ -479,7 +493,7 @@ def _steady_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     return _transition_margin(float(across), 0.5 * (before + after) * 0.8, cfg)
 
 
-def _between_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
+def _between_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
     """A dissolve's middle frame is a mix of its ends."""
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
