@@ -155,16 +155,23 @@ class _Series:
         """For each step i -> i+1, the thumbnail change left after the best shift of the picture (up to
         reach_x / reach_y thumbnail pixels, on the overlap), as a share of the raw change: near 0 when
         the camera moved (a pan, a whip-pan), near 1 when the picture itself changed (a cut, a dissolve)."""
-        a = self.luma[i].reshape(-1, 1, 1, THUMB_H, THUMB_W)
+        a = self.luma[i].reshape(-1, THUMB_H, THUMB_W)
         b = self.luma[i + 1].reshape(-1, THUMB_H, THUMB_W)
+        raw = np.abs(a - b).mean(axis=(1, 2))
+        # the picture only: black bars (letterbox, pillarbox) stay put while the picture moves
+        lit = np.maximum(a.max(axis=0), b.max(axis=0)) > _BLACK + 0.04
+        rows, cols = np.flatnonzero(lit.any(axis=1)), np.flatnonzero(lit.any(axis=0))
+        if len(rows) < THUMB_H // 2 or len(cols) < THUMB_W // 2:
+            return np.ones(len(i))
+        a, b = a[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], b[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        h, w = a.shape[1:]
+        reach_y, reach_x = min(reach_y, h // 3), min(reach_x, w // 3)
         pad = ((0, 0), (reach_y, reach_y), (reach_x, reach_x))
         # every shift at once: windows of the zero-padded next frame, and how many real pixels each holds
-        shifted = np.lib.stride_tricks.sliding_window_view(np.pad(b, pad), (THUMB_H, THUMB_W), axis=(1, 2))
-        inside = np.lib.stride_tricks.sliding_window_view(
-            np.pad(np.ones((THUMB_H, THUMB_W), np.float32), pad[1:]), (THUMB_H, THUMB_W)
-        )
-        residual = (np.abs(a - shifted) * inside).sum(axis=(3, 4)) / inside.sum(axis=(2, 3))
-        raw = np.abs(self.luma[i] - self.luma[i + 1]).mean(axis=1)
+        shifted = np.lib.stride_tricks.sliding_window_view(np.pad(b, pad), (h, w), axis=(1, 2))
+        inside = np.lib.stride_tricks.sliding_window_view(np.pad(np.ones((h, w), np.float32), pad[1:]), (h, w))
+        residual = (np.abs(a[:, None, None] - shifted) * inside).sum(axis=(3, 4)) / inside.sum(axis=(2, 3))
+        raw = np.maximum(raw, np.abs(a - b).mean(axis=(1, 2)))
         return np.minimum(raw, residual.min(axis=(1, 2))) / np.maximum(raw, 1e-6)
 
     def relit_share(self, a: int, b: int) -> float:
@@ -348,6 +355,8 @@ def _without_flashes(s: _Series, jump: np.ndarray, busy: np.ndarray, cfg: ShotCo
     # an excursion stands out from the motion around it as a cut would (a shaking camera also returns)
     starts = [t for t in np.flatnonzero((jump >= cfg.hard_min) & (jump >= cfg.hard_ratio_busy * busy)) if 0 < t < n - 1]
     for t in starts:
+        if rows[t - 1] != t - 1:
+            continue  # the way back from an excursion (the picture returning) starts none
         ahead = np.arange(t + 1, min(n, t + k + 1))
         back = s.distance(np.full(len(ahead), t - 1), ahead)
         returned = np.flatnonzero(back < cfg.flash_return * jump[t])
@@ -406,7 +415,34 @@ def _fade_extent(s: _Series, a: int, b: int, reach: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
+@dataclass(frozen=True)
+class _Shots:
+    """The shots that the accepted hard cuts delimit: first[k] and last[k] are the first and the last
+    frame of the shot that holds frame k."""
+
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, cuts: list[_Candidate], n: int) -> _Shots:
+        marks = np.zeros(n + 1, dtype=bool)
+        marks[[c.frame for c in cuts]] = True
+        marks[0] = marks[n] = True
+        frames = np.arange(n + 1)
+        first = np.maximum.accumulate(np.where(marks, frames, 0))[:n]
+        last = np.minimum.accumulate(np.where(marks, frames, n)[::-1])[::-1]
+        # last[k]: the next shot's first frame, minus one; a cut at k itself starts k's shot
+        nxt = np.minimum.accumulate(np.where(marks[1:], frames[1:], n)[::-1])[::-1]
+        return cls(first, nxt - 1)
+
+    def clip(self, a: np.ndarray, k: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """a and b moved towards k so that they lie in k's shot: the change at a lag beside a transition
+        is measured within the shot beside it (across a hard cut it measures the cut, not the motion,
+        and a fast edit puts cuts near dissolves)."""
+        return np.maximum(a, self.first[k]), np.minimum(b, self.last[k])
+
+
+def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
     n = len(s.luma)
     found: list[_Candidate] = []
     pw = cfg.gradual_pixel_weight
@@ -417,7 +453,9 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
             continue
         t = np.arange(3 * w, n - 3 * w)
         across = s.distance(t - w, t + w, pw)
-        outside = 0.5 * (s.distance(t - 3 * w, t - w, pw) + s.distance(t + w, t + 3 * w, pw))
+        a0, _ = shots.clip(t - 3 * w, t - w, t - w)
+        _, b1 = shots.clip(t + w, t + w, t + 3 * w)
+        outside = 0.5 * (s.distance(a0, t - w, pw) + s.distance(t + w, b1, pw))
         score = across - outside
         slack = np.exp(hopeless)
         near = (across > slack * cfg.gradual_min) & (score > slack * cfg.gradual_gap)
@@ -432,7 +470,7 @@ def _gradual(s: _Series, cfg: ShotConfig) -> list[_Candidate]:
             for test in (_spread_margin, _between_margin, _steady_margin, _camera_margin):
                 if margin < hopeless or (test is _camera_margin and margin < 0):
                     break
-                margin = min(margin, test(s, c, w, float(across[idx]), cfg))
+                margin = min(margin, test(s, c, w, float(across[idx]), cfg, shots))
             if margin < hopeless:
                 continue
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
@@ -459,7 +497,7 @@ def _transition_margin(across: float, outside: float, cfg: ShotConfig) -> float:
     )
 
 
-def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
+def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
     """A gradual transition spreads its change over several frames; a change that one frame carries is
     a hard cut's business (and when the hard-cut tests refused it, e.g. a change of light, so be it)."""
     i = np.arange(c - w, c + w)
@@ -469,7 +507,7 @@ def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -
     return _ratio(cfg.gradual_step_max * max(across - outside, 1e-6), float(steps.max()) - outside)
 
 
-def _camera_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
+def _camera_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
     """Camera motion is not a transition: when every substantial step between c-w and c+w is mostly a
     shift of the picture (a whip-pan inside a shot, blurred as it is), the change is the camera moving.
     A transition has at least one step that no shift explains (the blend, or the switch of a whip-pan
@@ -480,7 +518,7 @@ def _camera_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -
     return _ratio(float(s.motion_explained(big).max()), cfg.motion_share_max)
 
 
-def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
+def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
     """The change holds for every nearby choice of end frames (not a shake or flash at one end)."""
     n = len(s.luma)
     jitter = range(0, max(2, w // 2) + 1)
@@ -488,12 +526,13 @@ def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -
     i, j = map(np.array, zip(*pairs, strict=True))
     pw = cfg.gradual_pixel_weight
     across = s.distance(i, j, pw).min()
-    before = s.distance(np.maximum(0, i - 2 * w), i, pw).max()
-    after = s.distance(j, np.minimum(n - 1, j + 2 * w), pw).max()
+    i0, _ = shots.clip(np.maximum(0, i - 2 * w), i, i)
+    _, j1 = shots.clip(j, j, np.minimum(n - 1, j + 2 * w))
+    before, after = s.distance(i0, i, pw).max(), s.distance(j, j1, pw).max()
     return _transition_margin(float(across), 0.5 * (before + after) * 0.8, cfg)
 
 
-def _between_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig) -> float:
+def _between_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
     """A dissolve's middle frame is a mix of its ends."""
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
@@ -585,8 +624,9 @@ def detect(
     everything = (
         _hard_cuts(s, jump, calm, busy, cfg)
         + _fades(s, cfg, fps)
-        + _gradual(_without_flashes(s, jump, busy, cfg), cfg)
     )
+    cuts = [c for c in everything if c.margin >= 0]
+    everything += _gradual(_without_flashes(s, jump, busy, cfg), cfg, _Shots.of(cuts, n))
     accepted = [c for c in everything if c.margin >= 0]
     # One boundary per transition: hard cuts first (their position is exact), then fades, then the
     # strongest gradual candidate; anything within the largest gradual scale of a kept one is the same
