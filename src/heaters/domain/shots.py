@@ -225,7 +225,7 @@ class ShotConfig:
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
     bright_level: float = 0.85  # a frame this bright (mean luma) and flat is "white" (fades to white)
-    flat_level: float = 0.04  # luma spread (std) of a frame without picture
+    flat_level: float = 0.025  # luma spread (std) of a frame without picture
     min_shot_seconds: float = 0.25  # robustness, not policy: the shortest shot is min(this, flash_frames + 1)
     min_length_at_edges: bool = False  # True: the first / last shot also need min_shot_frames
     # confidence = 1 / (1 + exp(-slope * margin)): margin 0 (the threshold) is 0.5. Slopes and the cap
