@@ -512,10 +512,14 @@ def _camera_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, s
     shift of the picture (a whip-pan inside a shot, blurred as it is), the change is the camera moving.
     A transition has at least one step that no shift explains (the blend, or the switch of a whip-pan
     from one shot into another)."""
+    return _ratio(float(_explained_steps(s, c, w).max()), cfg.motion_share_max)
+
+
+def _explained_steps(s: _Series, c: int, w: int) -> np.ndarray:
+    """motion_explained for the substantial steps (at least half the largest) between c-w and c+w."""
     i = np.arange(c - w, c + w)
     raw = np.abs(s.luma[i] - s.luma[i + 1]).mean(axis=1)
-    big = i[raw >= 0.5 * raw.max()]
-    return _ratio(float(s.motion_explained(big).max()), cfg.motion_share_max)
+    return s.motion_explained(i[raw >= 0.5 * raw.max()])
 
 
 def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
@@ -533,10 +537,15 @@ def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, s
 
 
 def _between_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
-    """A dissolve's middle frame is a mix of its ends."""
+    """A dissolve's middle frame is a mix of its ends; a whip-pan from one shot into the other is not,
+    but most of its steps are the picture shifting (the camera whipping), and one is not (the switch:
+    the camera test checks that there is one)."""
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
-    return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
+    mix = _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
+    if mix >= 0:
+        return mix
+    return max(mix, _ratio(cfg.motion_share_max, float(np.median(_explained_steps(s, c, w)))))
 
 
 def _same_transition(c: _Candidate, o: _Candidate, reach: int) -> bool:
