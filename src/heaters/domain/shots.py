@@ -40,7 +40,7 @@ layout with a tiny change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -80,9 +80,9 @@ def _box_matrix(cells: int) -> np.ndarray:
 
 
 def _box(samples: np.ndarray, cells_w: int, cells_h: int) -> np.ndarray:
-    """Cell means of (..., cells_h*_SAMPLES, cells_w*_SAMPLES) samples, flattened per leading index."""
+    """Cell means of (B, cells_h*_SAMPLES, cells_w*_SAMPLES) samples: (B, cells_h*cells_w) uint8."""
     means = _box_matrix(cells_h) @ samples.astype(np.float32) @ _box_matrix(cells_w).T
-    return (means + 0.5).astype(np.uint8).reshape(-1)
+    return (means + 0.5).astype(np.uint8).reshape(len(samples), -1)
 
 
 _Y_SAMPLES = THUMB_W * THUMB_H * _SAMPLES**2
@@ -92,23 +92,41 @@ _HIST_SCALE = np.concatenate(
     [np.full(LUMA_BINS, 1 / _Y_SAMPLES), np.full(CHROMA_BINS**2, 1 / _UV_SAMPLES)]
 ).astype(np.float32)
 _CHROMA_SHIFT = 8 - int(np.log2(CHROMA_BINS))
+SAMPLE_SHAPES = (
+    (THUMB_H * _SAMPLES, THUMB_W * _SAMPLES),
+    (CHROMA_H * _SAMPLES, CHROMA_W * _SAMPLES),
+    (CHROMA_H * _SAMPLES, CHROMA_W * _SAMPLES),
+)
+
+
+def frame_samples(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The point samples of a frame's 8-bit luma and chroma planes (2-D arrays) that its feature row is
+    made of (shapes SAMPLE_SHAPES): the only per-frame work; `features_of_samples` does a batch at once."""
+    return _grid(y, THUMB_W, THUMB_H), _grid(u, CHROMA_W, CHROMA_H), _grid(v, CHROMA_W, CHROMA_H)
+
+
+def features_of_samples(ys: np.ndarray, us: np.ndarray, vs: np.ndarray) -> np.ndarray:
+    """Feature rows (B, FEATURE_SIZE) uint8 from a batch of frame samples (B, *SAMPLE_SHAPES[k])."""
+    b = len(ys)
+    codes = np.concatenate(
+        [
+            (ys >> 3).reshape(b, -1),
+            LUMA_BINS + ((us >> _CHROMA_SHIFT) * CHROMA_BINS + (vs >> _CHROMA_SHIFT)).reshape(b, -1),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    bins = LUMA_BINS + CHROMA_BINS**2
+    counts = np.bincount((codes + (np.arange(b) * bins)[:, None]).ravel(), minlength=b * bins).reshape(b, bins)
+    rows = np.empty((b, FEATURE_SIZE), dtype=np.uint8)
+    rows[:, :_Y_END] = _box(ys, THUMB_W, THUMB_H)
+    rows[:, _Y_END:_UV_END] = _box(np.concatenate([us, vs], axis=1), CHROMA_W, CHROMA_H * 2)
+    rows[:, _UV_END:] = np.rint(np.sqrt(counts * _HIST_SCALE) * 255)
+    return rows
 
 
 def frame_features(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """One feature row (uint8, FEATURE_SIZE) from a frame's 8-bit luma and chroma planes (2-D arrays)."""
-    ys = _grid(y, THUMB_W, THUMB_H)
-    uvs = np.stack([_grid(u, CHROMA_W, CHROMA_H), _grid(v, CHROMA_W, CHROMA_H)])
-    counts = np.concatenate(
-        [
-            np.bincount((ys >> 3).ravel(), minlength=LUMA_BINS),
-            np.bincount(((uvs[0] >> _CHROMA_SHIFT) * CHROMA_BINS + (uvs[1] >> _CHROMA_SHIFT)).ravel(), minlength=CHROMA_BINS**2),
-        ]
-    )
-    row = np.empty(FEATURE_SIZE, dtype=np.uint8)
-    row[:_Y_END] = _box(ys, THUMB_W, THUMB_H)
-    row[_Y_END:_UV_END] = _box(uvs, CHROMA_W, CHROMA_H)
-    row[_UV_END:] = np.rint(np.sqrt(counts * _HIST_SCALE) * 255)
-    return row
+    return features_of_samples(*(p[None] for p in frame_samples(y, u, v)))[0]
 
 
 # ------------------------------------------------------------------------------------------ distances
@@ -121,6 +139,7 @@ class _Series:
     hist: np.ndarray  # (N, 2, bins) unit-norm sqrt histograms (luma, chroma padded)
     mean: np.ndarray  # (N,) mean luma
     spread: np.ndarray  # (N,) luma standard deviation over the thumbnail
+    explained: dict[int, float] = field(default_factory=dict, compare=False)  # motion_explained, by step
 
     @classmethod
     def of(cls, features: np.ndarray) -> _Series:
@@ -151,7 +170,14 @@ class _Series:
         )
         return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
 
-    def motion_explained(self, i: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> np.ndarray:
+    def motion_explained(self, i: np.ndarray) -> np.ndarray:
+        """_motion_explained per step, remembered (candidates at several scales share their steps)."""
+        for k in i:
+            if int(k) not in self.explained:
+                self.explained[int(k)] = float(self._motion_explained(np.array([k]))[0])
+        return np.array([self.explained[int(k)] for k in i])
+
+    def _motion_explained(self, i: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> np.ndarray:
         """For each step i -> i+1, the thumbnail change left after the best shift of the picture (up to
         reach_x / reach_y thumbnail pixels, on the overlap), as a share of the raw change: near 0 when
         the camera moved (a pan, a whip-pan), near 1 when the picture itself changed (a cut, a dissolve)."""
