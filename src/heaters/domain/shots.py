@@ -88,9 +88,9 @@ def _box(samples: np.ndarray, cells_w: int, cells_h: int) -> np.ndarray:
 _Y_SAMPLES = THUMB_W * THUMB_H * _SAMPLES**2
 _UV_SAMPLES = CHROMA_W * CHROMA_H * _SAMPLES**2
 # sqrt-share histograms: counts times this, square-rooted, times 255 (sample counts are fixed)
-_HIST_SCALE = np.concatenate(
-    [np.full(LUMA_BINS, 1 / _Y_SAMPLES), np.full(CHROMA_BINS**2, 1 / _UV_SAMPLES)]
-).astype(np.float32)
+_HIST_SCALE = np.concatenate([np.full(LUMA_BINS, 1 / _Y_SAMPLES), np.full(CHROMA_BINS**2, 1 / _UV_SAMPLES)]).astype(
+    np.float32
+)
 _CHROMA_SHIFT = 8 - int(np.log2(CHROMA_BINS))
 SAMPLE_SHAPES = (
     (THUMB_H * _SAMPLES, THUMB_W * _SAMPLES),
@@ -189,7 +189,8 @@ class _Series:
         rows, cols = np.flatnonzero(lit.any(axis=1)), np.flatnonzero(lit.any(axis=0))
         if len(rows) < THUMB_H // 2 or len(cols) < THUMB_W // 2:
             return np.ones(len(i))
-        a, b = a[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], b[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        box = (slice(None), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        a, b = a[box], b[box]
         h, w = a.shape[1:]
         reach_y, reach_x = min(reach_y, h // 3), min(reach_x, w // 3)
         pad = ((0, 0), (reach_y, reach_y), (reach_x, reach_x))
@@ -333,9 +334,7 @@ def _motion_levels(jump: np.ndarray, cfg: ShotConfig, fps: float) -> tuple[np.nd
     return np.minimum(before, after), np.maximum(before, after)
 
 
-def _hard_cuts(
-    s: _Series, jump: np.ndarray, calm: np.ndarray, busy: np.ndarray, cfg: ShotConfig
-) -> list[_Candidate]:
+def _hard_cuts(s: _Series, jump: np.ndarray, calm: np.ndarray, busy: np.ndarray, cfg: ShotConfig) -> list[_Candidate]:
     n = len(s.luma)
     # the jump must stand out from the calmer side by hard_ratio (a cut into a fast pan is still a cut)
     # and from the busier side by hard_ratio_busy (a jump inside steady fast motion is not)
@@ -456,8 +455,7 @@ class _Shots:
         marks[0] = marks[n] = True
         frames = np.arange(n + 1)
         first = np.maximum.accumulate(np.where(marks, frames, 0))[:n]
-        last = np.minimum.accumulate(np.where(marks, frames, n)[::-1])[::-1]
-        # last[k]: the next shot's first frame, minus one; a cut at k itself starts k's shot
+        # the next shot's first frame after k (a cut at k itself starts k's shot), minus one
         nxt = np.minimum.accumulate(np.where(marks[1:], frames[1:], n)[::-1])[::-1]
         return cls(first, nxt - 1)
 
@@ -656,10 +654,7 @@ def detect(
     t = np.arange(1, n)
     jump = np.concatenate([[0.0], s.distance(t - 1, t)])
     calm, busy = _motion_levels(jump, cfg, fps)
-    everything = (
-        _hard_cuts(s, jump, calm, busy, cfg)
-        + _fades(s, cfg, fps)
-    )
+    everything = _hard_cuts(s, jump, calm, busy, cfg) + _fades(s, cfg, fps)
     cuts = [c for c in everything if c.margin >= 0]
     everything += _gradual(_without_flashes(s, jump, busy, cfg), cfg, _Shots.of(cuts, n))
     accepted = [c for c in everything if c.margin >= 0]
