@@ -422,6 +422,14 @@ def _fades(s: _Series, cfg: ShotConfig, fps: float) -> list[_Candidate]:
         sides = [(max(0, a - 1 - k), min(n - 1, b + 1 + k)) for k in (reach // 2, reach)]
         i, j = map(np.array, zip(*sides, strict=True))
         margin = _ratio(float(s.distance(i, j).min()), cfg.hard_min)
+        if b - a < cfg.flash_frames and lively[a - 1] and lively[b + 1]:
+            # a brief drop to black right between frames with picture (no fade: the picture jumps there
+            # and back) is a dropout when the same picture comes back, like a flash: the pictures right
+            # beside the run must differ by a good share of the jump
+            into = float(s.distance(np.array([a - 1]), np.array([a]))[0])
+            if into >= cfg.hard_min:
+                back = float(s.distance(np.array([a - 1]), np.array([b + 1]))[0])
+                margin = min(margin, _ratio(back, 0.5 * cfg.flash_return * into))
         lo, hi = _fade_extent(s, a, b, reach)
         found.append(_Candidate((a + b) // 2 + (1 if b > a else 0), "fade", (lo, hi), margin, 5.0))
     return found
