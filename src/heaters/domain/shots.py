@@ -569,15 +569,10 @@ def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, s
 
 
 def _between_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
-    """A dissolve's middle frame is a mix of its ends; a whip-pan from one shot into the other is not,
-    but most of its steps are the picture shifting (the camera whipping), and one is not (the switch:
-    the camera test checks that there is one)."""
+    """A dissolve's middle frame is a mix of its ends."""
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
-    mix = _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
-    if mix >= 0:
-        return mix
-    return max(mix, _ratio(cfg.motion_share_max, float(np.median(_explained_steps(s, c, w)))))
+    return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
 
 
 def _same_transition(c: _Candidate, o: _Candidate, reach: int) -> bool:
