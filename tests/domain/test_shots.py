@@ -325,3 +325,14 @@ def test_a_batch_of_frames_gives_the_rows_of_each_frame():
     ]
     batch = features_of_samples(*(np.stack(p) for p in zip(*(frame_samples(*f) for f in planes), strict=True)))
     assert np.array_equal(batch, np.stack([frame_features(*f) for f in planes]))
+
+
+@pytest.mark.parametrize(("offset", "cuts"), [(4, [50]), (1, [])])
+def test_a_small_change_that_stands_out_from_a_calm_scene_is_a_cut(offset: int, cuts: list[int]):
+    # was missed below the absolute minimum change: two framings of one calm scene (same colours, the
+    # picture moved by 2.5 % of its width at once); a bump of a pixel stays no cut
+    rng = np.random.default_rng(70)
+    scene = texture(70, W + 40, H)
+    a = [scene[:, 10 : 10 + W] + rng.normal(0, 2, (H, W, 3)) for _ in range(50)]
+    b = [scene[:, 10 + offset : 10 + offset + W] + rng.normal(0, 2, (H, W, 3)) for _ in range(50)]
+    assert run(a + b) == cuts

@@ -235,6 +235,7 @@ class ShotConfig:
     """Detector settings; defaults are general (chosen on principles, not per file)."""
 
     hard_min: float = 0.12  # a hard cut changes the picture at least this much (distance units)
+    hard_min_outstanding: float = 0.06  # ... or this much when it stands out twice as clearly as below
     hard_ratio: float = 3.0  # ... and this many times the local motion level on the calmer side
     hard_ratio_busy: float = 2.0  # ... and this many times the level on the busier side
     hard_ratio_adjacent: float = 1.6  # ... and this many times the change between the frames beside it
@@ -343,12 +344,18 @@ def _hard_cuts(s: _Series, jump: np.ndarray, calm: np.ndarray, busy: np.ndarray,
         if c == 0 or jump[c] < jump[max(0, c - 1) : c + 2].max():
             continue
         j = float(jump[c])
-        margin = min(
-            _ratio(j, cfg.hard_min),
+        standing_out = min(
             _ratio(j, cfg.hard_ratio * calm[c]),
             _ratio(j, cfg.hard_ratio_busy * busy[c]),
             # ... and from the frames right beside it (a whip-pan ramps up and down over several frames)
             _ratio(j, cfg.hard_ratio_adjacent * float(max(jump[c - 1], jump[min(n - 1, c + 1)]))),
+        )
+        # a smaller change is enough when it stands out from the motion twice as clearly as asked (a cut
+        # between two framings of one calm scene: same colours, similar layout)
+        outstanding = min(_ratio(j, cfg.hard_min_outstanding), standing_out - float(np.log(2)))
+        margin = min(
+            max(_ratio(j, cfg.hard_min), outstanding),
+            standing_out,
             _ratio(_return_distance(s, c, cfg), cfg.flash_return * j),
             # a change of lighting (flicker, a lamp, exposure) is the same picture, brighter or darker
             _ratio(s.relit_share(c - 1, c), cfg.relit_min),
