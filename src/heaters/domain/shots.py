@@ -495,7 +495,8 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
         a0, _ = shots.clip(t - 3 * w, t - w, t - w)
         _, b1 = shots.clip(t + w, t + w, t + 3 * w)
         outside = 0.5 * (s.distance(a0, t - w, pw) + s.distance(t + w, b1, pw))
-        score = across - outside
+        # a comparison across a hard cut sees the cut (kept on its own), not a gradual change
+        score = np.where(shots.first[t + w] > t - w, -np.inf, across - outside)
         slack = np.exp(hopeless)
         near = (across > slack * cfg.gradual_min) & (score > slack * cfg.gradual_gap)
         for idx in np.flatnonzero(near):
