@@ -41,7 +41,7 @@ The detector (our own design; the seam follows PySceneDetect's: algorithms never
 Every decision at frame f reads frames within a bounded distance of f: the furthest are the gradual
 tests (t +- (3.5w + 1), w up to 16, moved by up to w to the centre of change), which now also read the
 hard-cut decisions there (each reading context_seconds further): about 73 + context_seconds * fps + 3
-frames on each side, inside settle_frames.
+frames on each side (progressive detection must wait at least that long before a result is final).
 
 Confidence: each test compares a measure with its threshold; the candidate's margin is the smallest
 log-ratio over its tests (>= 0: all pass). confidence = 1 / (1 + exp(-slope * margin)), so 0.5 is the
