@@ -370,6 +370,9 @@ def _hard_cuts(s: _Series, jump: np.ndarray, calm: np.ndarray, busy: np.ndarray,
         # a smaller change is enough when it stands out from the motion twice as clearly as asked (a cut
         # between two framings of one calm scene: same colours, similar layout)
         outstanding = min(_ratio(j, cfg.hard_min_outstanding), standing_out - float(np.log(2)))
+        if outstanding >= 0:  # ... and is no bump of the camera (the same picture, shifted)
+            explained = float(s.motion_explained(np.array([c - 1]))[0])
+            outstanding = min(outstanding, _ratio(explained, cfg.motion_share_max))
         margin = min(
             max(_ratio(j, cfg.hard_min), outstanding),
             standing_out,
