@@ -6,7 +6,8 @@
 Tables: per file group (the untouched originals and the constructed clips = the existing set; the
 fast-cut edits), per shot-length bucket, per transition kind (false cuts counted against the kind of what
 they sit in: a transition nearby, a flash, flicker, whip-pan...), then how our confidence is calibrated
-(share of boundaries that are real, by confidence, kept boundaries and suggestions alike).
+(share of boundaries that are real, by confidence, kept boundaries and suggestions alike): in-sample with
+the shipped slopes, and held out (slopes fitted on one half of the sources, scored on the other).
 
 Every method is timed from the file on disk to its cut list (decode included), file by file, one
 method after another (interleaved, so shared-CPU noise hits all alike). Frames per second = frames of
