@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devset import BUCKETS, DEFAULT_OUT, Score, list_videos, load_truth, match, tally  # noqa: E402
 from heaters.adapters.media.analysis import decode_features  # noqa: E402
 from heaters.domain.shots import Boundary, Detection, ShotConfig, detect  # noqa: E402
+
+
+def cpu_time() -> float:
+    """CPU seconds of this process so far, every thread (decoder threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 
 DETAILS: dict[str, Detection] = {}  # our detections by file name, for the calibration table
 
@@ -209,19 +217,22 @@ def main() -> None:
 
     results: dict[str, dict[str, list[int]]] = {name: {} for name in names}
     seconds = {name: {} for name in names}
+    cpu_seconds = {name: {} for name in names}
     for video in videos:
         for name in names:
             key = f"{name}|{video.name}"
             if name in runners:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), cpu_time()
                 cuts = [int(c) for c in runners[name](video)]
-                elapsed = time.perf_counter() - start
+                elapsed, cpu = time.perf_counter() - start, cpu_time() - cpu_start
                 if name != "ours":
-                    cache[key] = {"cuts": cuts, "seconds": elapsed}
+                    cache[key] = {"cuts": cuts, "seconds": elapsed, "cpu_seconds": cpu}
             else:
                 cuts, elapsed = cache[key]["cuts"], cache[key]["seconds"]
+                cpu = cache[key].get("cpu_seconds", float("nan"))
             results[name][video.name] = cuts
             seconds[name][video.name] = elapsed
+            cpu_seconds[name][video.name] = cpu
     cache_path.write_text(json.dumps(cache))
     truths = {v.name: load_truth(v) for v in videos}
 
@@ -257,19 +268,27 @@ def main() -> None:
             continue
         frames = sum(truths[f]["frames"] for f in files)
         print(f"\n== {title}: {len(files)} files, {frames} frames ==\n")
-        header = f"{'method':24s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'hard':>8s} {'gradual':>8s} {'fps':>8s}"
-        print(header + "  ours x faster")
-        print("-" * (len(header) + 15))
+        header = (
+            f"{'method':24s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'hard':>8s} {'gradual':>8s} {'fps':>8s}"
+            f"  {'x':>5s} {'cpu fps':>8s}  {'x':>5s}"
+        )
+        print(header + "   (x: ours x faster; cpu fps: frames per CPU-second of the process, all threads)")
+        print("-" * len(header))
         stats = {name: totals(files, name) for name in names}
-        our_fps = frames / sum(seconds[base][f] for f in files) if base else float("nan")
+
+        def rate(table: dict, name: str, files: list[str] = files, frames: int = frames) -> float:
+            total = sum(table[name][f] for f in files)
+            return frames / max(1e-9, total) if not math.isnan(total) else float("nan")  # nan: not measured
+
         for name in names:
             s, _, _, hard, grad = stats[name]
-            fps = frames / max(1e-9, sum(seconds[name][f] for f in files))
-            ratio = our_fps / fps if base and name != base else float("nan")
+            fps, cpu_fps = rate(seconds, name), rate(cpu_seconds, name)
+            ratio = f"{rate(seconds, base) / fps:.2f}" if base and name != base else ""
+            cpu_ratio = f"{rate(cpu_seconds, base) / cpu_fps:.2f}" if base and name != base else ""
             cached = " (cached)" if name not in runners else ""
             print(
                 f"{name:24s} {s.f1:6.3f} {s.precision:6.3f} {s.recall:6.3f} {hard[0]:>3d}/{hard[1]:<4d}"
-                f" {grad[0]:>3d}/{grad[1]:<4d} {fps:8.0f}  {'' if name == base else f'{ratio:.2f}x'}{cached}"
+                f" {grad[0]:>3d}/{grad[1]:<4d} {fps:8.0f}  {ratio:>5s} {cpu_fps:8.0f}  {cpu_ratio:>5s}{cached}"
             )
         print("\nby shot length (the shorter shot beside a transition): F1 (precision/recall) [transitions]")
         print(f"{'method':24s} " + " ".join(f"{b:>22s}" for b in BUCKETS))
