@@ -84,8 +84,20 @@ def _grid_index(h: int, w: int, cells_w: int, cells_h: int) -> tuple[np.ndarray,
     return ys[:, None], xs[None, :]
 
 
+@lru_cache(maxsize=32)
+def _flat_grid_index(h: int, w: int, row_stride: int, cells_w: int, cells_h: int) -> np.ndarray:
+    ys, xs = _grid_index(h, w, cells_w, cells_h)
+    return ys * row_stride + xs
+
+
 def _grid(plane: np.ndarray, cells_w: int, cells_h: int) -> np.ndarray:
-    return plane[_grid_index(*plane.shape, cells_w, cells_h)]
+    h, w = plane.shape
+    if plane.dtype == np.uint8 and plane.strides[1] == 1:
+        # rows of bytes (a decoded plane, padded or not): one flat gather is several times faster
+        # than numpy's 2-D fancy indexing
+        flat = np.lib.stride_tricks.as_strided(plane, ((h - 1) * plane.strides[0] + w,), (1,))
+        return flat[_flat_grid_index(h, w, plane.strides[0], cells_w, cells_h)]
+    return plane[_grid_index(h, w, cells_w, cells_h)]
 
 
 @lru_cache(maxsize=8)
