@@ -229,6 +229,66 @@ class _Series:
         raw = np.maximum(raw, np.abs(a - b).mean(axis=(1, 2)))
         return np.minimum(raw, residual.min(axis=(1, 2))) / np.maximum(raw, 1e-6)
 
+    def shifts(self, i: np.ndarray, j: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """For each pair, the shift (dx, dy) in thumbnail pixels that best maps frame j's picture onto
+        frame i's (j[y + dy, x + dx] ~ i[y, x]): the horizontal shift estimated on the column profiles
+        (a cheap 1-D search), then the best of the 2-D shifts around it (up to reach_y vertically)."""
+        a = self.luma[i].reshape(-1, THUMB_H, THUMB_W)
+        b = self.luma[j].reshape(-1, THUMB_H, THUMB_W)
+        pa, pb = a.mean(axis=1), b.mean(axis=1)
+        costs = np.stack(
+            [
+                np.abs(pa[:, max(0, -d) : THUMB_W - max(0, d)] - pb[:, max(0, d) : THUMB_W - max(0, -d)]).mean(axis=1)
+                for d in range(-reach_x, reach_x + 1)
+            ],
+            axis=1,
+        )
+        rough = costs.argmin(axis=1) - reach_x
+        best = np.full(len(i), np.inf)
+        bx, by = rough.copy(), np.zeros(len(i), dtype=int)
+        for ddx in (-2, -1, 0, 1, 2):
+            for dy in range(-reach_y, reach_y + 1):
+                dx = np.clip(rough + ddx, -reach_x, reach_x)
+                res = np.nanmean(np.abs(self.luma[i] - self.shifted(self.luma, j, dx, np.full(len(i), dy))), axis=1)
+                better = res < best
+                best[better], bx[better], by[better] = res[better], dx[better], dy
+        return bx, by
+
+    def shifted(self, plane: np.ndarray, j: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """Thumbnails of frames j (luma: THUMB, chroma: CHROMA grids) moved back by (dx, dy) luma pixels,
+        NaN where no picture comes from."""
+        chroma = plane is self.chroma
+        h, w = (2 * CHROMA_H, CHROMA_W) if chroma else (THUMB_H, THUMB_W)
+        if chroma:
+            dx, dy = np.rint(dx / 2).astype(int), np.rint(dy / 2).astype(int)
+        pics = plane[j].reshape(-1, h, w)
+        ry, rx = int(np.abs(dy).max(initial=0)), int(np.abs(dx).max(initial=0))
+        padded = np.pad(pics, ((0, 0), (ry, ry), (rx, rx)), constant_values=np.nan)
+        rows = (np.arange(h)[None, :] + dy[:, None] + ry) if not chroma else None
+        if chroma:  # the two chroma planes are stacked: shift each within itself
+            r9 = np.arange(CHROMA_H)
+            rows = np.concatenate([r9[None, :] + dy[:, None], r9[None, :] + dy[:, None] + CHROMA_H], axis=1) + ry
+            # rows that leave their own plane see no picture
+            inside = np.concatenate([(r9[None, :] + dy[:, None] >= 0) & (r9[None, :] + dy[:, None] < CHROMA_H)] * 2, axis=1)
+        cols = np.arange(w)[None, :] + dx[:, None] + rx
+        out = padded[np.arange(len(j))[:, None, None], rows[:, :, None], cols[:, None, :]]
+        if chroma:
+            out = np.where(inside[:, :, None], out, np.nan)
+        return out.reshape(len(j), -1)
+
+    def aligned_distance(self, i: np.ndarray, j: np.ndarray, pixel_weight: float = 0.5) -> np.ndarray:
+        """distance(i, j) with frame j's thumbnail first moved by its best shift onto frame i's (the
+        camera's motion taken out: what is left is the picture changing)."""
+        raw = self.distance(i, j, pixel_weight)
+        if not len(i):
+            return raw
+        dx, dy = self.shifts(i, j)
+        pix = np.nanmean(np.abs(self.luma[i] - self.shifted(self.luma, j, dx, dy)), axis=1) + 0.5 * np.nanmean(
+            np.abs(self.chroma[i] - self.shifted(self.chroma, j, dx, dy)), axis=1
+        )
+        hell = self.distance(i, j, 0.0)
+        return np.minimum(raw, (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix))
+
     def relit_share(self, a: int, b: int) -> float:
         """The share of the thumbnail change from frame a to b left after the best gain and offset (a
         change of lighting): near 0 for the same picture under other light, large for another picture."""
@@ -242,6 +302,24 @@ class _Series:
             return 1.0  # not a plausible change of light (a cut to or from black, or to another picture)
         fitted = gain * (la - la.mean()) + lb.mean()
         return float(np.abs(lb - fitted).mean()) / raw
+
+    def aligned_mix_residual(self, a: int, m: int, b: int) -> float:
+        """mix_residual with frames a and b each first moved onto frame m by its best shift (a dissolve
+        between moving shots), on the picture all three share, relative to the aligned ends' distance."""
+        dx, dy = self.shifts(np.array([m, m]), np.array([a, b]))
+        ends = self.shifted(self.luma, np.array([a, b]), dx, dy)
+        lm = self.luma[m]
+        keep = np.isfinite(ends).all(axis=0)
+        if keep.sum() < len(lm) // 3:
+            return np.inf
+        la, lb, lm = ends[0, keep], ends[1, keep], lm[keep]
+        best = np.inf
+        for level in (None, _BLACK, _WHITE):
+            flat = 0.0 if level is None else level
+            basis = np.stack([la - flat, lb - flat], axis=1)
+            coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
+            best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
+        return best / max(float(np.abs(la - lb).mean()), 1e-6)
 
     def mix_residual(self, a: int, m: int, b: int) -> float:
         """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
@@ -528,8 +606,22 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
         _, b1 = shots.clip(t + w, t + w, t + 3 * w)
         outside = 0.5 * (s.distance(a0, t - w, pw) + s.distance(t + w, b1, pw))
         # a comparison across a hard cut sees the cut (kept on its own), not a gradual change
-        score = np.where(shots.first[t + w] > t - w, -np.inf, across - outside)
+        apart = shots.first[t + w] > t - w
+        score = np.where(apart, -np.inf, across - outside)
         slack = np.exp(hopeless)
+        # where the camera moves (a pan), the same lag changes the picture beside a transition as much as
+        # across it: there the pictures are compared aligned by their best shift (only where the raw
+        # comparison changes enough and does not already stand out: aligned distances are never larger)
+        aligned = np.zeros(len(t), dtype=bool)
+        moving = np.flatnonzero((across > slack * cfg.gradual_min) & ~apart & (score <= slack * cfg.gradual_gap))
+        if len(moving):
+            tm = t[moving]
+            across_al = s.aligned_distance(tm - w, tm + w, pw)
+            outside_al = 0.5 * (s.aligned_distance(a0[moving], tm - w, pw) + s.aligned_distance(tm + w, b1[moving], pw))
+            better = across_al - outside_al > score[moving]
+            aligned[moving[better]] = True
+            across[moving[better]], outside[moving[better]] = across_al[better], outside_al[better]
+            score[moving[better]] = (across_al - outside_al)[better]
         near = (across > slack * cfg.gradual_min) & (score > slack * cfg.gradual_gap)
         for idx in np.flatnonzero(near):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
@@ -542,7 +634,7 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
             for test in (_spread_margin, _between_margin, _steady_margin, _camera_margin):
                 if margin < hopeless or (test is _camera_margin and margin < 0):
                     break
-                margin = min(margin, test(s, c, w, float(across[idx]), cfg, shots))
+                margin = min(margin, test(s, c, w, float(across[idx]), cfg, shots, bool(aligned[idx])))
             if margin < hopeless:
                 continue
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
@@ -569,7 +661,9 @@ def _transition_margin(across: float, outside: float, cfg: ShotConfig) -> float:
     )
 
 
-def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
+def _spread_margin(
+    s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots, aligned: bool = False
+) -> float:
     """A gradual transition spreads its change over several frames; a change that one frame carries is
     a hard cut's business (and when the hard-cut tests refused it, e.g. a change of light, so be it)."""
     i = np.arange(c - w, c + w)
@@ -579,7 +673,9 @@ def _spread_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, s
     return _ratio(cfg.gradual_step_max * max(across - outside, 1e-6), float(steps.max()) - outside)
 
 
-def _camera_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
+def _camera_margin(
+    s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots, aligned: bool = False
+) -> float:
     """Camera motion is not a transition: when every substantial step between c-w and c+w is mostly a
     shift of the picture (a whip-pan inside a shot, blurred as it is), the change is the camera moving.
     A transition has at least one step that no shift explains (the blend, or the switch of a whip-pan
@@ -594,22 +690,29 @@ def _explained_steps(s: _Series, c: int, w: int) -> np.ndarray:
     return s.motion_explained(i[raw >= 0.5 * raw.max()])
 
 
-def _steady_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
+def _steady_margin(
+    s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots, aligned: bool = False
+) -> float:
     """The change holds for every nearby choice of end frames (not a shake or flash at one end)."""
     n = len(s.luma)
     jitter = range(0, max(2, w // 2) + 1)
     pairs = [(c - w - a, c + w + b) for a in jitter for b in jitter if c - w - a >= 0 and c + w + b < n]
     i, j = map(np.array, zip(*pairs, strict=True))
     pw = cfg.gradual_pixel_weight
-    across = s.distance(i, j, pw).min()
+    dist = s.aligned_distance if aligned else s.distance
+    across = dist(i, j, pw).min()
     i0, _ = shots.clip(np.maximum(0, i - 2 * w), i, i)
     _, j1 = shots.clip(j, j, np.minimum(n - 1, j + 2 * w))
-    before, after = s.distance(i0, i, pw).max(), s.distance(j, j1, pw).max()
+    before, after = dist(i0, i, pw).max(), dist(j, j1, pw).max()
     return _transition_margin(float(across), 0.5 * (before + after) * 0.8, cfg)
 
 
-def _between_margin(s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots) -> float:
+def _between_margin(
+    s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots, aligned: bool = False
+) -> float:
     """A dissolve's middle frame is a mix of its ends."""
+    if aligned:  # each end moved onto the middle frame by its best shift
+        return _ratio(cfg.mix_max, s.aligned_mix_residual(c - w, c, c + w))
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
     return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
