@@ -190,13 +190,18 @@ class _Series:
         pixel_weight balances the thumbnail change (content and motion) against the histogram change
         (content only): long-range comparisons lean on histograms, which motion barely moves.
         """
+        hell, pix = self.parts(i, j, pixel_weight != 0)
+        return hell if pixel_weight == 0 else (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
+
+    def parts(self, i: np.ndarray, j: np.ndarray, pixels: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The two parts of distance(i, j): the histogram (Hellinger) change and the thumbnail change."""
         hell = np.linalg.norm(self.hist[i] - self.hist[j], axis=2).mean(axis=1) / np.sqrt(2)
-        if pixel_weight == 0:
-            return hell
+        if not pixels:
+            return hell, hell
         pix = np.abs(self.luma[i] - self.luma[j]).mean(axis=1) + 0.5 * np.abs(self.chroma[i] - self.chroma[j]).mean(
             axis=1
         )
-        return (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
+        return hell, pix
 
     def motion_explained(self, i: np.ndarray) -> np.ndarray:
         """_motion_explained per step, remembered (candidates at several scales share their steps)."""
@@ -232,10 +237,9 @@ class _Series:
     def shifts(self, i: np.ndarray, j: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """For each pair, the shift (dx, dy) in thumbnail pixels that best maps frame j's picture onto
         frame i's (j[y + dy, x + dx] ~ i[y, x]): the horizontal shift estimated on the column profiles
-        (a cheap 1-D search), then the best of the 2-D shifts around it (up to reach_y vertically)."""
-        a = self.luma[i].reshape(-1, THUMB_H, THUMB_W)
-        b = self.luma[j].reshape(-1, THUMB_H, THUMB_W)
-        pa, pb = a.mean(axis=1), b.mean(axis=1)
+        (a cheap 1-D search), then the best vertical shift there, then the horizontal one refined."""
+        pa = self.luma[i].reshape(-1, THUMB_H, THUMB_W).mean(axis=1)
+        pb = self.luma[j].reshape(-1, THUMB_H, THUMB_W).mean(axis=1)
         costs = np.stack(
             [
                 np.abs(pa[:, max(0, -d) : THUMB_W - max(0, d)] - pb[:, max(0, d) : THUMB_W - max(0, -d)]).mean(axis=1)
@@ -243,38 +247,19 @@ class _Series:
             ],
             axis=1,
         )
-        rough = costs.argmin(axis=1) - reach_x
+        bx, by = costs.argmin(axis=1) - reach_x, np.zeros(len(i), dtype=int)
         best = np.full(len(i), np.inf)
-        bx, by = rough.copy(), np.zeros(len(i), dtype=int)
-        for ddx in (-2, -1, 0, 1, 2):
-            for dy in range(-reach_y, reach_y + 1):
-                dx = np.clip(rough + ddx, -reach_x, reach_x)
-                res = np.nanmean(np.abs(self.luma[i] - self.shifted(self.luma, j, dx, np.full(len(i), dy))), axis=1)
+        moved = _Moved(self.luma[j], 1, THUMB_H, THUMB_W, reach_y, reach_x + 1)
+        # the best vertical shift at that horizontal one (coarse to fine), then the horizontal one refined
+        coarse = range(-reach_y + 1, reach_y, 2)  # every other height, then the ones beside the best
+        for moves in ([(0, dy) for dy in coarse], [(0, -1), (0, 1)], [(-1, 0), (1, 0)]):
+            x0, y0 = bx.copy(), by.copy()
+            for ddx, ddy in moves:
+                dx, dy = np.clip(x0 + ddx, -reach_x, reach_x), y0 + ddy
+                res = moved.residual(self.luma[i], dx, dy)
                 better = res < best
-                best[better], bx[better], by[better] = res[better], dx[better], dy
+                best[better], bx[better], by[better] = res[better], dx[better], dy[better]
         return bx, by
-
-    def shifted(self, plane: np.ndarray, j: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-        """Thumbnails of frames j (luma: THUMB, chroma: CHROMA grids) moved back by (dx, dy) luma pixels,
-        NaN where no picture comes from."""
-        chroma = plane is self.chroma
-        h, w = (2 * CHROMA_H, CHROMA_W) if chroma else (THUMB_H, THUMB_W)
-        if chroma:
-            dx, dy = np.rint(dx / 2).astype(int), np.rint(dy / 2).astype(int)
-        pics = plane[j].reshape(-1, h, w)
-        ry, rx = int(np.abs(dy).max(initial=0)), int(np.abs(dx).max(initial=0))
-        padded = np.pad(pics, ((0, 0), (ry, ry), (rx, rx)), constant_values=np.nan)
-        rows = (np.arange(h)[None, :] + dy[:, None] + ry) if not chroma else None
-        if chroma:  # the two chroma planes are stacked: shift each within itself
-            r9 = np.arange(CHROMA_H)
-            rows = np.concatenate([r9[None, :] + dy[:, None], r9[None, :] + dy[:, None] + CHROMA_H], axis=1) + ry
-            # rows that leave their own plane see no picture
-            inside = np.concatenate([(r9[None, :] + dy[:, None] >= 0) & (r9[None, :] + dy[:, None] < CHROMA_H)] * 2, axis=1)
-        cols = np.arange(w)[None, :] + dx[:, None] + rx
-        out = padded[np.arange(len(j))[:, None, None], rows[:, :, None], cols[:, None, :]]
-        if chroma:
-            out = np.where(inside[:, :, None], out, np.nan)
-        return out.reshape(len(j), -1)
 
     def aligned_distance(self, i: np.ndarray, j: np.ndarray, pixel_weight: float = 0.5) -> np.ndarray:
         """distance(i, j) with frame j's thumbnail first moved by its best shift onto frame i's (the
@@ -283,9 +268,9 @@ class _Series:
         if not len(i):
             return raw
         dx, dy = self.shifts(i, j)
-        pix = np.nanmean(np.abs(self.luma[i] - self.shifted(self.luma, j, dx, dy)), axis=1) + 0.5 * np.nanmean(
-            np.abs(self.chroma[i] - self.shifted(self.chroma, j, dx, dy)), axis=1
-        )
+        cx, cy = np.rint(dx / 2).astype(int), np.rint(dy / 2).astype(int)  # chroma has half the pixels
+        pix = _Moved(self.luma[j], 1, THUMB_H, THUMB_W, 3, 12).residual(self.luma[i], dx, dy)
+        pix += 0.5 * _Moved(self.chroma[j], 2, CHROMA_H, CHROMA_W, 2, 6).residual(self.chroma[i], cx, cy)
         hell = self.distance(i, j, 0.0)
         return np.minimum(raw, (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix))
 
@@ -307,7 +292,7 @@ class _Series:
         """mix_residual with frames a and b each first moved onto frame m by its best shift (a dissolve
         between moving shots), on the picture all three share, relative to the aligned ends' distance."""
         dx, dy = self.shifts(np.array([m, m]), np.array([a, b]))
-        ends = self.shifted(self.luma, np.array([a, b]), dx, dy)
+        ends = _Moved(self.luma[[a, b]], 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy)
         lm = self.luma[m]
         keep = np.isfinite(ends).all(axis=0)
         if keep.sum() < len(lm) // 3:
@@ -333,6 +318,35 @@ class _Series:
             coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
             best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
         return best
+
+
+class _Moved:
+    """Thumbnails (planes of h x w each) that can be moved by a shift per thumbnail: padded once with NaN
+    (no picture) and gathered by flat indices."""
+
+    def __init__(self, rows: np.ndarray, planes: int, h: int, w: int, reach_y: int, reach_x: int):
+        self.shape, self.reach = (planes, h, w), (reach_y, reach_x)
+        pics = rows.reshape(-1, planes, h, w)
+        padded = np.pad(pics, ((0, 0), (0, 0), (reach_y, reach_y), (reach_x, reach_x)), constant_values=np.nan)
+        self.flat = padded.reshape(len(rows), -1)
+        hp, wp = h + 2 * reach_y, w + 2 * reach_x
+        self.wp = wp
+        self.base = (
+            np.arange(planes)[:, None, None] * hp * wp
+            + (np.arange(h)[None, :, None] + reach_y) * wp
+            + (np.arange(w)[None, None, :] + reach_x)
+        ).ravel()
+
+    def residual(self, rows: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """Mean absolute difference between rows and the thumbnails moved by (dx, dy), on their overlap."""
+        planes, h, w = self.shape
+        dx, dy = np.clip(dx, -self.reach[1], self.reach[1]), np.clip(dy, -self.reach[0], self.reach[0])
+        moved = np.take_along_axis(self.flat, self.base[None, :] + (dy * self.wp + dx)[:, None], axis=1)
+        diff = np.fmax(np.abs(rows - moved), 0.0)  # fmax drops the NaN of the padding (no picture): 0
+        return diff.sum(axis=1) / (planes * (h - np.abs(dy)) * (w - np.abs(dx)))
+
+    def moved(self, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(self.flat, self.base[None, :] + (dy * self.wp + dx)[:, None], axis=1)
 
 
 # ------------------------------------------------------------------------------------------ detector
@@ -604,7 +618,8 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
         across = s.distance(t - w, t + w, pw)
         a0, _ = shots.clip(t - 3 * w, t - w, t - w)
         _, b1 = shots.clip(t + w, t + w, t + 3 * w)
-        outside = 0.5 * (s.distance(a0, t - w, pw) + s.distance(t + w, b1, pw))
+        (h0, p0), (h1, p1) = s.parts(a0, t - w), s.parts(t + w, b1)
+        outside = (1 - pw) * 0.5 * (h0 + h1) + pw * 0.5 * (np.minimum(1.0, 3.0 * p0) + np.minimum(1.0, 3.0 * p1))
         # a comparison across a hard cut sees the cut (kept on its own), not a gradual change
         apart = shots.first[t + w] > t - w
         score = np.where(apart, -np.inf, across - outside)
@@ -613,15 +628,36 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
         # across it: there the pictures are compared aligned by their best shift (only where the raw
         # comparison changes enough and does not already stand out: aligned distances are never larger)
         aligned = np.zeros(len(t), dtype=bool)
-        moving = np.flatnonzero((across > slack * cfg.gradual_min) & ~apart & (score <= slack * cfg.gradual_gap))
-        if len(moving):
-            tm = t[moving]
-            across_al = s.aligned_distance(tm - w, tm + w, pw)
-            outside_al = 0.5 * (s.aligned_distance(a0[moving], tm - w, pw) + s.aligned_distance(tm + w, b1[moving], pw))
-            better = across_al - outside_al > score[moving]
-            aligned[moving[better]] = True
-            across[moving[better]], outside[moving[better]] = across_al[better], outside_al[better]
-            score[moving[better]] = (across_al - outside_al)[better]
+        # (histograms do not move with the camera: the change beside that they show stays)
+        floor = (1 - pw) * 0.5 * (h0 + h1)
+        moving = np.flatnonzero(
+            (across > slack * cfg.gradual_min)
+            & ~apart
+            & (score <= slack * cfg.gradual_gap)
+            & (across - floor > slack * cfg.gradual_gap)
+        )
+
+        def realign(idx: np.ndarray) -> None:
+            if not len(idx):
+                return
+            ti = t[idx]
+            pairs = np.concatenate([[ti - w, ti + w], [a0[idx], ti - w], [ti + w, b1[idx]]], axis=1)
+            unique, where = np.unique(pairs, axis=1, return_inverse=True)
+            d = s.aligned_distance(unique[0], unique[1], pw)[where.ravel()].reshape(3, -1)
+            across_al, outside_al = d[0], 0.5 * (d[1] + d[2])
+            better = across_al - outside_al > score[idx]
+            aligned[idx[better]] = True
+            across[idx[better]], outside[idx[better]] = across_al[better], outside_al[better]
+            score[idx[better]] = (across_al - outside_al)[better]
+
+        # every few frames first (the score changes slowly at a coarse scale), then around the hits
+        stride = max(1, w // 2)
+        coarse = moving[t[moving] % stride == 0]
+        realign(coarse)
+        hits = t[coarse[aligned[coarse] & (across[coarse] > slack * cfg.gradual_min) & (score[coarse] > slack * cfg.gradual_gap)]]
+        if len(hits):
+            close = np.abs(t[moving][:, None] - hits[None, :]).min(axis=1) <= stride
+            realign(moving[close & (t[moving] % stride != 0)])
         near = (across > slack * cfg.gradual_min) & (score > slack * cfg.gradual_gap)
         for idx in np.flatnonzero(near):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
