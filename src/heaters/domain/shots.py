@@ -272,7 +272,11 @@ class _Series:
         pix = _Moved(self.luma[j], 1, THUMB_H, THUMB_W, 3, 12).residual(self.luma[i], dx, dy)
         pix += 0.5 * _Moved(self.chroma[j], 2, CHROMA_H, CHROMA_W, 2, 6).residual(self.chroma[i], cx, cy)
         hell = self.distance(i, j, 0.0)
-        return np.minimum(raw, (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix))
+        aligned = (1 - pixel_weight) * hell + pixel_weight * np.minimum(1.0, 3.0 * pix)
+        # a shift at the edge of the search is no measured motion (it may go on beyond, or match by chance
+        # on a narrow overlap): there the pictures stay as they are
+        trusted = (np.abs(dx) < 12) & (np.abs(dy) < 3)
+        return np.where(trusted, np.minimum(raw, aligned), raw)
 
     def relit_share(self, a: int, b: int) -> float:
         """The share of the thumbnail change from frame a to b left after the best gain and offset (a
@@ -288,15 +292,16 @@ class _Series:
         fitted = gain * (la - la.mean()) + lb.mean()
         return float(np.abs(lb - fitted).mean()) / raw
 
-    def aligned_mix_residual(self, a: int, m: int, b: int) -> float:
+    def aligned_mix_residual(self, a: int, m: int, b: int) -> tuple[float, float, float]:
         """mix_residual with frames a and b each first moved onto frame m by its best shift (a dissolve
-        between moving shots), on the picture all three share, relative to the aligned ends' distance."""
+        between moving shots), on the picture all three share; with the aligned ends' distance and how
+        far m is from the nearer end alone (a pan's middle frame is one of its ends, moved)."""
         dx, dy = self.shifts(np.array([m, m]), np.array([a, b]))
         ends = _Moved(self.luma[[a, b]], 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy)
         lm = self.luma[m]
         keep = np.isfinite(ends).all(axis=0)
         if keep.sum() < len(lm) // 3:
-            return np.inf
+            return np.inf, 0.0, 0.0
         la, lb, lm = ends[0, keep], ends[1, keep], lm[keep]
         best = np.inf
         for level in (None, _BLACK, _WHITE):
@@ -304,7 +309,8 @@ class _Series:
             basis = np.stack([la - flat, lb - flat], axis=1)
             coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
             best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
-        return best / max(float(np.abs(la - lb).mean()), 1e-6)
+        alone = min(float(np.abs(lm - la).mean()), float(np.abs(lm - lb).mean()))
+        return best, float(np.abs(la - lb).mean()), alone
 
     def mix_residual(self, a: int, m: int, b: int) -> float:
         """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
@@ -371,6 +377,8 @@ class ShotConfig:
     gradual_step_max: float = 0.6  # no single frame step carries more than this share of a gradual change
     motion_share_max: float = 0.5  # a gradual change whose every big step is a shift to within this share is motion
     mix_max: float = 0.3  # the middle frame's residual from a mix of the ends, relative to their distance
+    aligned_strictness: float = 1.25  # pictures compared aligned (camera motion taken out) must pass by this factor
+    mix_alone_max: float = 0.5  # ... and (ends aligned) relative to its distance from the nearer end alone
     dark_level: float = 0.09  # a frame this dark (mean luma) and flat is "black" (fades through black)
     bright_level: float = 0.85  # a frame this bright (mean luma) and flat is "white" (fades to white)
     flat_level: float = 0.025  # luma spread (std) of a frame without picture
@@ -644,7 +652,7 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
             pairs = np.concatenate([[ti - w, ti + w], [a0[idx], ti - w], [ti + w, b1[idx]]], axis=1)
             unique, where = np.unique(pairs, axis=1, return_inverse=True)
             d = s.aligned_distance(unique[0], unique[1], pw)[where.ravel()].reshape(3, -1)
-            across_al, outside_al = d[0], 0.5 * (d[1] + d[2])
+            across_al, outside_al = d[0], np.maximum(d[1], d[2])  # the motion explained on both sides
             better = across_al - outside_al > score[idx]
             aligned[idx[better]] = True
             across[idx[better]], outside[idx[better]] = across_al[better], outside_al[better]
@@ -665,6 +673,8 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
                 continue  # not the peak of this transition at this scale
             c = int(t[idx])
             margin = _transition_margin(float(across[idx]), float(outside[idx]), cfg)
+            if aligned[idx]:  # compared through estimated shifts: the evidence must be clearer
+                margin -= float(np.log(cfg.aligned_strictness))
             # the other tests, cheapest first, until the candidate is hopeless; camera motion (the
             # costliest) only where it decides
             for test in (_spread_margin, _between_margin, _steady_margin, _camera_margin):
@@ -747,8 +757,26 @@ def _between_margin(
     s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots, aligned: bool = False
 ) -> float:
     """A dissolve's middle frame is a mix of its ends."""
-    if aligned:  # each end moved onto the middle frame by its best shift
-        return _ratio(cfg.mix_max, s.aligned_mix_residual(c - w, c, c + w))
+    if aligned:  # each end moved onto the middle frame by its best shift; and the mix must explain
+        # the middle frame clearly better than either end alone does (a pan's middle frame is an end,
+        # moved). A short dissolve seen at a coarse scale has its middle anywhere in the span: the best.
+        # The ends, each aligned onto the middle, must still differ by a gradual change (aligned through
+        # the middle frame a motion can be followed twice as far as between the ends directly).
+        pw = cfg.gradual_pixel_weight
+        hell = float(s.distance(np.array([c - w]), np.array([c + w]), 0.0)[0])
+        best = -np.inf
+        for m in range(c - w + 1, c + w, max(1, w // 4)):
+            residual, ends, alone = s.aligned_mix_residual(c - w, m, c + w)
+            changed = (1 - pw) * hell + pw * min(1.0, 3.0 * ends)
+            best = max(
+                best,
+                min(
+                    _ratio(cfg.mix_max * ends, residual),
+                    _ratio(cfg.mix_alone_max * alone, residual),
+                    _ratio(changed, cfg.gradual_min),
+                ),
+            )
+        return best
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
     return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
