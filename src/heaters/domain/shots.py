@@ -292,25 +292,32 @@ class _Series:
         fitted = gain * (la - la.mean()) + lb.mean()
         return float(np.abs(lb - fitted).mean()) / raw
 
-    def aligned_mix_residual(self, a: int, m: int, b: int) -> tuple[float, float, float]:
-        """mix_residual with frames a and b each first moved onto frame m by its best shift (a dissolve
-        between moving shots), on the picture all three share; with the aligned ends' distance and how
-        far m is from the nearer end alone (a pan's middle frame is one of its ends, moved)."""
-        dx, dy = self.shifts(np.array([m, m]), np.array([a, b]))
-        ends = _Moved(self.luma[[a, b]], 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy)
-        lm = self.luma[m]
-        keep = np.isfinite(ends).all(axis=0)
-        if keep.sum() < len(lm) // 3:
-            return np.inf, 0.0, 0.0
-        la, lb, lm = ends[0, keep], ends[1, keep], lm[keep]
-        best = np.inf
-        for level in (None, _BLACK, _WHITE):
-            flat = 0.0 if level is None else level
-            basis = np.stack([la - flat, lb - flat], axis=1)
-            coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
-            best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
-        alone = min(float(np.abs(lm - la).mean()), float(np.abs(lm - lb).mean()))
-        return best, float(np.abs(la - lb).mean()), alone
+    def aligned_mix_residuals(self, a: int, middles: np.ndarray, b: int) -> list[tuple[float, float, float]]:
+        """mix_residual for each middle frame m, with frames a and b each first moved onto m by its best
+        shift (a dissolve between moving shots), on the picture all three share; with the aligned ends'
+        distance and how far m is from the nearer end alone (a pan's middle frame is one of its ends,
+        moved)."""
+        k = len(middles)
+        ends_idx = np.tile([a, b], k)
+        dx, dy = self.shifts(np.repeat(middles, 2), ends_idx)
+        moved = _Moved(self.luma[ends_idx], 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy).reshape(k, 2, -1)
+        out = []
+        for ends, m in zip(moved, middles, strict=True):
+            lm = self.luma[m]
+            keep = np.isfinite(ends).all(axis=0)
+            if keep.sum() < len(lm) // 3:
+                out.append((np.inf, 0.0, 0.0))
+                continue
+            la, lb, lm = ends[0, keep], ends[1, keep], lm[keep]
+            best = np.inf
+            for level in (None, _BLACK, _WHITE):
+                flat = 0.0 if level is None else level
+                basis = np.stack([la - flat, lb - flat], axis=1)
+                coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
+                best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
+            alone = min(float(np.abs(lm - la).mean()), float(np.abs(lm - lb).mean()))
+            out.append((best, float(np.abs(la - lb).mean()), alone))
+        return out
 
     def mix_residual(self, a: int, m: int, b: int) -> float:
         """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
@@ -627,6 +634,12 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
         a0, _ = shots.clip(t - 3 * w, t - w, t - w)
         _, b1 = shots.clip(t + w, t + w, t + 3 * w)
         (h0, p0), (h1, p1) = s.parts(a0, t - w), s.parts(t + w, b1)
+        # a side that a cut leaves with less than half the lag tells little of the motion there (none at
+        # all when the shot starts at t - w): the other side speaks for both
+        short0, short1 = (t - w) - a0 < w, b1 - (t + w) < w
+        for mine, other in ((h0, h1), (p0, p1)):
+            mine[short0 & ~short1] = other[short0 & ~short1]
+            other[short1 & ~short0] = mine[short1 & ~short0]
         outside = (1 - pw) * 0.5 * (h0 + h1) + pw * 0.5 * (np.minimum(1.0, 3.0 * p0) + np.minimum(1.0, 3.0 * p1))
         # a comparison across a hard cut sees the cut (kept on its own), not a gradual change
         apart = shots.first[t + w] > t - w
@@ -680,7 +693,11 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
             for test in (_spread_margin, _between_margin, _steady_margin, _camera_margin):
                 if margin < hopeless or (test is _camera_margin and margin < 0):
                     break
-                margin = min(margin, test(s, c, w, float(across[idx]), cfg, shots, bool(aligned[idx])))
+                found_by = test(s, c, w, float(across[idx]), cfg, shots, bool(aligned[idx]))
+                if test is _between_margin and found_by < 0 <= margin and not aligned[idx]:
+                    # where it decides: the middle of a dissolve between moving shots (a frame of it)
+                    found_by = max(found_by, _moving_mix_margin(s, c, w, cfg))
+                margin = min(margin, found_by)
             if margin < hopeless:
                 continue
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
@@ -756,30 +773,38 @@ def _steady_margin(
 def _between_margin(
     s: _Series, c: int, w: int, across: float, cfg: ShotConfig, shots: _Shots, aligned: bool = False
 ) -> float:
-    """A dissolve's middle frame is a mix of its ends."""
-    if aligned:  # each end moved onto the middle frame by its best shift; and the mix must explain
-        # the middle frame clearly better than either end alone does (a pan's middle frame is an end,
-        # moved). A short dissolve seen at a coarse scale has its middle anywhere in the span: the best.
-        # The ends, each aligned onto the middle, must still differ by a gradual change (aligned through
-        # the middle frame a motion can be followed twice as far as between the ends directly).
-        pw = cfg.gradual_pixel_weight
-        hell = float(s.distance(np.array([c - w]), np.array([c + w]), 0.0)[0])
-        best = -np.inf
-        for m in range(c - w + 1, c + w, max(1, w // 4)):
-            residual, ends, alone = s.aligned_mix_residual(c - w, m, c + w)
-            changed = (1 - pw) * hell + pw * min(1.0, 3.0 * ends)
-            best = max(
-                best,
-                min(
-                    _ratio(cfg.mix_max * ends, residual),
-                    _ratio(cfg.mix_alone_max * alone, residual),
-                    _ratio(changed, cfg.gradual_min),
-                ),
-            )
-        return best
+    """A dissolve's middle frame is a mix of its ends: frame c of the ends c - w and c + w as they are,
+    or some frame between them of the ends each moved onto it by its best shift (`_moving_mix_margin`),
+    which is the only test when the candidate was found comparing aligned pictures."""
+    if aligned:
+        return _moving_mix_margin(s, c, w, cfg)
     residual = s.mix_residual(c - w, c, c + w)
     ends = np.abs(s.luma[c - w] - s.luma[c + w]).mean()
     return _ratio(cfg.mix_max * max(float(ends), 1e-6), float(residual))
+
+
+def _moving_mix_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
+    """The middle of a dissolve between moving shots: each end moved onto it by its best shift, it is a
+    mix of them, and clearly better explained by the mix than by either end alone (a pan's middle frame
+    is an end, moved). A short dissolve seen at a coarse scale, or one whose neighbourhood moves unevenly,
+    has its middle anywhere in the span: the best frame counts. The ends, each aligned onto the middle,
+    must still differ by a gradual change (through the middle frame a motion can be followed twice as
+    far as between the ends directly)."""
+    pw = cfg.gradual_pixel_weight
+    hell = float(s.distance(np.array([c - w]), np.array([c + w]), 0.0)[0])
+    best = -np.inf
+    middles = np.arange(c - w + 1, c + w, max(1, w // 4))
+    for residual, ends, alone in s.aligned_mix_residuals(c - w, middles, c + w):
+        changed = (1 - pw) * hell + pw * min(1.0, 3.0 * ends)
+        best = max(
+            best,
+            min(
+                _ratio(cfg.mix_max * ends, residual),
+                _ratio(cfg.mix_alone_max * alone, residual),
+                _ratio(changed, cfg.gradual_min),
+            ),
+        )
+    return best
 
 
 def _same_transition(c: _Candidate, o: _Candidate, reach: int) -> bool:
