@@ -301,23 +301,22 @@ class _Series:
         ends_idx = np.tile([a, b], k)
         dx, dy = self.shifts(np.repeat(middles, 2), ends_idx)
         moved = _Moved(self.luma[ends_idx], 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy).reshape(k, 2, -1)
-        out = []
-        for ends, m in zip(moved, middles, strict=True):
-            lm = self.luma[m]
-            keep = np.isfinite(ends).all(axis=0)
-            if keep.sum() < len(lm) // 3:
-                out.append((np.inf, 0.0, 0.0))
-                continue
-            la, lb, lm = ends[0, keep], ends[1, keep], lm[keep]
-            best = np.inf
-            for level in (None, _BLACK, _WHITE):
-                flat = 0.0 if level is None else level
-                basis = np.stack([la - flat, lb - flat], axis=1)
-                coef, *_ = np.linalg.lstsq(basis, lm - flat, rcond=None)
-                best = min(best, float(np.abs(basis @ coef - (lm - flat)).mean()))
-            alone = min(float(np.abs(lm - la).mean()), float(np.abs(lm - lb).mean()))
-            out.append((best, float(np.abs(la - lb).mean()), alone))
-        return out
+        keep = np.isfinite(moved).all(axis=1)  # (k, pixels): the picture all three share
+        count = keep.sum(axis=1)
+        la, lb = np.where(keep, moved[:, 0], 0.0), np.where(keep, moved[:, 1], 0.0)
+        lm = np.where(keep, self.luma[middles], 0.0)
+        best = np.full(k, np.inf)
+        for flat in (0.0, _BLACK, _WHITE):  # a mix alone, or with black or white: least squares, 2 x 2
+            basis = np.stack([la - flat, lb - flat], axis=2) * keep[:, :, None]
+            target = (lm - flat) * keep
+            gram = np.einsum("kpi,kpj->kij", basis, basis) + 1e-9 * np.eye(2)
+            coef = np.linalg.solve(gram, np.einsum("kpi,kp->ki", basis, target)[:, :, None])[:, :, 0]
+            fit = np.abs(np.einsum("kpi,ki->kp", basis, coef) - target).sum(axis=1)
+            best = np.minimum(best, fit / np.maximum(count, 1))
+        dist = np.abs(la - lb).sum(axis=1) / np.maximum(count, 1)
+        alone = np.minimum(np.abs(lm - la).sum(axis=1), np.abs(lm - lb).sum(axis=1)) / np.maximum(count, 1)
+        few = count < self.luma.shape[1] // 3
+        return [(np.inf, 0.0, 0.0) if f else (float(r), float(e), float(a)) for f, r, e, a in zip(few, best, dist, alone, strict=True)]
 
     def mix_residual(self, a: int, m: int, b: int) -> float:
         """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
@@ -793,7 +792,7 @@ def _moving_mix_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     pw = cfg.gradual_pixel_weight
     hell = float(s.distance(np.array([c - w]), np.array([c + w]), 0.0)[0])
     best = -np.inf
-    middles = np.arange(c - w + 1, c + w, max(1, w // 4))
+    middles = np.arange(c - w + 1, c + w)
     for residual, ends, alone in s.aligned_mix_residuals(c - w, middles, c + w):
         changed = (1 - pw) * hell + pw * min(1.0, 3.0 * ends)
         best = max(
