@@ -300,8 +300,18 @@ class _Series:
         k = len(middles)
         ends_idx = np.tile([a, b], k)
         dx, dy = self.shifts(np.repeat(middles, 2), ends_idx)
-        moved = _Moved(self.luma[ends_idx], 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy).reshape(k, 2, -1)
-        keep = np.isfinite(moved).all(axis=1)  # (k, pixels): the picture all three share
+        # the picture only: black bars (letterbox, pillarbox) stay put while the picture moves, so they
+        # are no picture wherever they are moved to
+        frames = self.luma[np.concatenate([[a, b], middles])].reshape(-1, THUMB_H, THUMB_W)
+        lit = frames.max(axis=0) > _BLACK + 0.04
+        box = np.zeros((THUMB_H, THUMB_W), dtype=bool)
+        rows, cols = np.flatnonzero(lit.any(axis=1)), np.flatnonzero(lit.any(axis=0))
+        if len(rows) and len(cols):
+            box[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
+        box = box.ravel()
+        pictures = np.where(box, self.luma[ends_idx], np.nan)
+        moved = _Moved(pictures, 1, THUMB_H, THUMB_W, 3, 12).moved(dx, dy).reshape(k, 2, -1)
+        keep = np.isfinite(moved).all(axis=1) & box  # (k, pixels): the picture all three share
         count = keep.sum(axis=1)
         la, lb = np.where(keep, moved[:, 0], 0.0), np.where(keep, moved[:, 1], 0.0)
         lm = np.where(keep, self.luma[middles], 0.0)
@@ -798,8 +808,9 @@ def _moving_mix_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
         best = max(
             best,
             min(
-                _ratio(cfg.mix_max * ends, residual),
-                _ratio(cfg.mix_alone_max * alone, residual),
+                # (a residual under half a grey level is noise: a middle frame that is an end fails)
+                _ratio(cfg.mix_max * ends, residual + 0.002),
+                _ratio(cfg.mix_alone_max * alone, residual + 0.002),
                 _ratio(changed, cfg.gradual_min),
             ),
         )
