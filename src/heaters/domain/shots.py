@@ -240,13 +240,12 @@ class _Series:
         (a cheap 1-D search), then the best vertical shift there, then the horizontal one refined."""
         pa = self.luma[i].reshape(-1, THUMB_H, THUMB_W).mean(axis=1)
         pb = self.luma[j].reshape(-1, THUMB_H, THUMB_W).mean(axis=1)
-        costs = np.stack(
-            [
-                np.abs(pa[:, max(0, -d) : THUMB_W - max(0, d)] - pb[:, max(0, d) : THUMB_W - max(0, -d)]).mean(axis=1)
-                for d in range(-reach_x, reach_x + 1)
-            ],
-            axis=1,
+        # every horizontal shift at once: windows of the NaN-padded profile (NaN: no picture there)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            np.pad(pb, ((0, 0), (reach_x, reach_x)), constant_values=np.nan), THUMB_W, axis=1
         )
+        diff = np.abs(pa[:, None, :] - windows)
+        costs = np.fmax(diff, 0.0).sum(axis=2) / (THUMB_W - np.abs(np.arange(-reach_x, reach_x + 1)))
         bx, by = costs.argmin(axis=1) - reach_x, np.zeros(len(i), dtype=int)
         best = np.full(len(i), np.inf)
         moved = _Moved(self.luma[j], 1, THUMB_H, THUMB_W, reach_y, reach_x + 1)
@@ -699,14 +698,19 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
                 margin -= float(np.log(cfg.aligned_strictness))
             # the other tests, cheapest first, until the candidate is hopeless; camera motion (the
             # costliest) only where it decides
+            unmixed = np.inf  # a middle that is no mix of the ends as they are: retried last, moved
             for test in (_spread_margin, _between_margin, _steady_margin, _camera_margin):
-                if margin < hopeless or (test is _camera_margin and margin < 0):
+                if min(margin, unmixed) < hopeless or (test is _camera_margin and margin < 0):
                     break
                 found_by = test(s, c, w, float(across[idx]), cfg, shots, bool(aligned[idx]))
                 if test is _between_margin and found_by < 0 <= margin and not aligned[idx]:
-                    # where it decides: the middle of a dissolve between moving shots (a frame of it)
-                    found_by = max(found_by, _moving_mix_margin(s, c, w, cfg))
-                margin = min(margin, found_by)
+                    unmixed = found_by
+                else:
+                    margin = min(margin, found_by)
+            if unmixed < 0 <= margin:
+                # where it decides: the middle of a dissolve between moving shots (a frame of it)
+                unmixed = max(unmixed, _moving_mix_margin(s, c, w, cfg))
+            margin = min(margin, unmixed)
             if margin < hopeless:
                 continue
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
