@@ -808,6 +808,8 @@ def _moving_mix_margin(s: _Series, c: int, w: int, cfg: ShotConfig) -> float:
     best = -np.inf
     middles = np.arange(c - w + 1, c + w)
     for residual, ends, alone in s.aligned_mix_residuals(c - w, middles, c + w):
+        if not np.isfinite(residual):
+            continue  # too little picture in common
         changed = (1 - pw) * hell + pw * min(1.0, 3.0 * ends)
         best = max(
             best,
