@@ -31,6 +31,14 @@ The detector (our own design; the seam follows PySceneDetect's: algorithms never
    delimit (a fast edit puts cuts right beside dissolves), ignore comparisons across a hard cut, and
    refuse a change that is the camera moving: when every big step of it is explained by a shift of
    the thumbnail (the picture between any black bars), it is a pan or whip-pan inside a shot.
+   Where the camera moves (a pan), the same lag changes the picture beside a transition about as much
+   as across it; there the pictures are also compared aligned by their best shift (estimated on the
+   column profiles, then refined in 2-D; a shift at the edge of the search is not trusted), the motion
+   beside must then be small on both sides, and the evidence must be clearer (aligned_strictness). The
+   middle of such a dissolve is tested with each end moved onto it: some frame of the span must be a
+   mix of the moved ends, clearly better than either end alone (a pan's middle frame is an end, moved).
+   A candidate whose middle is no mix of its ends as they are gets that test too (a dissolve after a
+   fast pan). A side of a comparison that a cut leaves without lag (less than w frames) does not count.
 5. Fades through black (or long white): a run of flat frames with picture on both sides, and different
    pictures. Brief white is a flash; a brief drop to black between the same picture is a dropout. A
    fade through black next to a hard cut is its own boundary unless their spans touch (a cut through
@@ -48,10 +56,12 @@ log-ratio over its tests (>= 0: all pass). confidence = 1 / (1 + exp(-slope * ma
 threshold; candidates that fail narrowly (confidence >= suggest_min) are suggested cuts. All from the
 one feature series: no second decode.
 
-Known weak spots: dissolves between shots that themselves move (pan) a lot (the motion over the same
-lag hides the transition; even 1 px a frame at 160 px wide in the synthetic tests), a whip-pan from one
-shot into another (its middle frames are no mix of its ends), and a cut followed within about a second
-by a whip-pan (the motion level beside the cut is high).
+Known weak spots: dissolves between shots that pan fast (beyond about 3 px a frame at 160 px wide, i.e.
+2 % of the width a frame, a long dissolve's ends lie beyond the 12-of-32-column shift search) or that
+tilt (vertical search 3 of 18 rows), and long dissolves between a still and a panning shot (synthetic
+tests: 1-2 px a frame in either or both shots, any direction, are found); a whip-pan from one shot into
+another (its middle frames are no mix of its ends); and a cut followed within about a second by a
+whip-pan (the motion level beside the cut is high).
 """
 
 from __future__ import annotations
@@ -234,7 +244,9 @@ class _Series:
         raw = np.maximum(raw, np.abs(a - b).mean(axis=(1, 2)))
         return np.minimum(raw, residual.min(axis=(1, 2))) / np.maximum(raw, 1e-6)
 
-    def shifts(self, i: np.ndarray, j: np.ndarray, reach_x: int = 12, reach_y: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    def shifts(
+        self, i: np.ndarray, j: np.ndarray, reach_x: int = 12, reach_y: int = 3
+    ) -> tuple[np.ndarray, np.ndarray]:
         """For each pair, the shift (dx, dy) in thumbnail pixels that best maps frame j's picture onto
         frame i's (j[y + dy, x + dx] ~ i[y, x]): the horizontal shift estimated on the column profiles
         (a cheap 1-D search), then the best vertical shift there, then the horizontal one refined."""
@@ -325,7 +337,8 @@ class _Series:
         dist = np.abs(la - lb).sum(axis=1) / np.maximum(count, 1)
         alone = np.minimum(np.abs(lm - la).sum(axis=1), np.abs(lm - lb).sum(axis=1)) / np.maximum(count, 1)
         few = count < self.luma.shape[1] // 3
-        return [(np.inf, 0.0, 0.0) if f else (float(r), float(e), float(a)) for f, r, e, a in zip(few, best, dist, alone, strict=True)]
+        rows = zip(few, best, dist, alone, strict=True)
+        return [(np.inf, 0.0, 0.0) if f else (float(r), float(e), float(a)) for f, r, e, a in rows]
 
     def mix_residual(self, a: int, m: int, b: int) -> float:
         """How far frame m is from the best mix of frames a and b, alone (a dissolve) or with black or
@@ -666,27 +679,16 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
             & (across - floor > slack * cfg.gradual_gap)
         )
 
-        def realign(idx: np.ndarray) -> None:
-            if not len(idx):
-                return
-            ti = t[idx]
-            pairs = np.concatenate([[ti - w, ti + w], [a0[idx], ti - w], [ti + w, b1[idx]]], axis=1)
-            unique, where = np.unique(pairs, axis=1, return_inverse=True)
-            d = s.aligned_distance(unique[0], unique[1], pw)[where.ravel()].reshape(3, -1)
-            across_al, outside_al = d[0], np.maximum(d[1], d[2])  # the motion explained on both sides
-            better = across_al - outside_al > score[idx]
-            aligned[idx[better]] = True
-            across[idx[better]], outside[idx[better]] = across_al[better], outside_al[better]
-            score[idx[better]] = (across_al - outside_al)[better]
-
         # every few frames first (the score changes slowly at a coarse scale), then around the hits
         stride = max(1, w // 2)
+        lag = (t, w, a0, b1, pw)
         coarse = moving[t[moving] % stride == 0]
-        realign(coarse)
-        hits = t[coarse[aligned[coarse] & (across[coarse] > slack * cfg.gradual_min) & (score[coarse] > slack * cfg.gradual_gap)]]
+        _realign(s, coarse, lag, across, outside, score, aligned)
+        passing = (across[coarse] > slack * cfg.gradual_min) & (score[coarse] > slack * cfg.gradual_gap)
+        hits = t[coarse[aligned[coarse] & passing]]
         if len(hits):
             close = np.abs(t[moving][:, None] - hits[None, :]).min(axis=1) <= stride
-            realign(moving[close & (t[moving] % stride != 0)])
+            _realign(s, moving[close & (t[moving] % stride != 0)], lag, across, outside, score, aligned)
         near = (across > slack * cfg.gradual_min) & (score > slack * cfg.gradual_gap)
         for idx in np.flatnonzero(near):
             lo, hi = max(0, idx - w), min(len(t), idx + w + 1)
@@ -715,6 +717,23 @@ def _gradual(s: _Series, cfg: ShotConfig, shots: _Shots) -> list[_Candidate]:
                 continue
             found.append(_Candidate(_centre_of_change(s, c, w), "dissolve", (c - w, c + w), margin, float(score[idx])))
     return found
+
+
+def _realign(s: _Series, idx: np.ndarray, lag: tuple, across, outside, score, aligned) -> None:
+    """The gradual comparisons at positions idx (of t, at scale w) redone with the pictures aligned by
+    their best shift; where that makes the change stand out more, it replaces them (in place)."""
+    t, w, a0, b1, pw = lag
+    if not len(idx):
+        return
+    ti = t[idx]
+    pairs = np.concatenate([[ti - w, ti + w], [a0[idx], ti - w], [ti + w, b1[idx]]], axis=1)
+    unique, where = np.unique(pairs, axis=1, return_inverse=True)
+    d = s.aligned_distance(unique[0], unique[1], pw)[where.ravel()].reshape(3, -1)
+    across_al, outside_al = d[0], np.maximum(d[1], d[2])  # the motion explained on both sides
+    better = across_al - outside_al > score[idx]
+    aligned[idx[better]] = True
+    across[idx[better]], outside[idx[better]] = across_al[better], outside_al[better]
+    score[idx[better]] = (across_al - outside_al)[better]
 
 
 def _centre_of_change(s: _Series, c: int, w: int) -> int:
