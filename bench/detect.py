@@ -6,7 +6,8 @@
 Tables: per file group (the untouched originals and the constructed clips = the existing set; the
 fast-cut edits), per shot-length bucket, per transition kind (false cuts counted against the kind of what
 they sit in: a transition nearby, a flash, flicker, whip-pan...), then how our confidence is calibrated
-(share of boundaries that are real, by confidence, kept boundaries and suggestions alike).
+(share of boundaries that are real, by confidence, kept boundaries and suggestions alike): in-sample with
+the shipped slopes, and held out (slopes fitted on one half of the sources, scored on the other).
 
 Every method is timed from the file on disk to its cut list (decode included), file by file, one
 method after another (interleaved, so shared-CPU noise hits all alike). Frames per second = frames of
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -36,7 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devset import BUCKETS, DEFAULT_OUT, Score, list_videos, load_truth, match, tally  # noqa: E402
 from heaters.adapters.media.analysis import decode_features  # noqa: E402
-from heaters.domain.shots import Detection, detect  # noqa: E402
+from heaters.domain.shots import Boundary, Detection, ShotConfig, detect  # noqa: E402
+
+
+def cpu_time() -> float:
+    """CPU seconds of this process so far, every thread (decoder threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 
 DETAILS: dict[str, Detection] = {}  # our detections by file name, for the calibration table
 
@@ -84,35 +94,100 @@ METHODS = {
 GROUPS = {"existing set": ("original", "constructed"), "fast-cut edits": ("edits",)}
 
 
-def calibration(videos: list[Path]) -> list[tuple[str, int, int, float]]:
-    """(confidence bin, boundaries, real ones, mean confidence) over kept boundaries and suggestions.
+CONF_EDGES = [0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
+
+
+def judged(video: Path) -> list[tuple[Boundary, bool]]:
+    """Our kept boundaries and suggestions for one file, each with whether it is real.
 
     A kept boundary is real when it matches a labelled transition; a suggestion when it matches one that
     the kept boundaries missed (a suggestion is only worth a look where the detector was wrong)."""
-    edges = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
-    rows = [[0, 0, 0.0] for _ in edges[:-1]]
-    for video in videos:
-        found = DETAILS.get(video.name)
-        if found is None:
-            continue
-        truth = load_truth(video)
-        _, missed, false = match(truth, found.cuts)
-        rest = {
-            "hard": [m[1] for m in missed if m[0] == "hard"],
-            "gradual": [[m[1], m[2]] for m in missed if m[0] == "gradual"],
-        }
-        _, _, false_suggested = match(rest, [b.frame for b in found.suggested])
-        judged = [(b, b.frame not in false) for b in found.boundaries]
-        judged += [(b, b.frame not in false_suggested) for b in found.suggested]
-        for b, real in judged:
-            k = next(i for i in range(len(edges) - 1) if b.confidence < edges[i + 1])
-            rows[k][0] += 1
-            rows[k][1] += int(real)
-            rows[k][2] += b.confidence
+    found = DETAILS.get(video.name)
+    if found is None:
+        return []
+    truth = load_truth(video)
+    _, missed, false = match(truth, found.cuts)
+    rest = {
+        "hard": [m[1] for m in missed if m[0] == "hard"],
+        "gradual": [[m[1], m[2]] for m in missed if m[0] == "gradual"],
+    }
+    _, _, false_suggested = match(rest, [b.frame for b in found.suggested])
+    return [(b, b.frame not in false) for b in found.boundaries] + [
+        (b, b.frame not in false_suggested) for b in found.suggested
+    ]
+
+
+def calibration(items: list[tuple[float, bool]]) -> list[tuple[str, int, int, float]]:
+    """(confidence bin, boundaries, real ones, mean confidence) over (confidence, real) pairs."""
+    rows = [[0, 0, 0.0] for _ in CONF_EDGES[:-1]]
+    for confidence, real in items:
+        k = next(i for i in range(len(CONF_EDGES) - 1) if confidence < CONF_EDGES[i + 1])
+        rows[k][0] += 1
+        rows[k][1] += int(real)
+        rows[k][2] += confidence
     return [
         (f"{lo:.2f}-{min(hi, 1):.2f}", n, real, total / n if n else float("nan"))
-        for (lo, hi), (n, real, total) in zip(zip(edges, edges[1:], strict=False), rows, strict=True)
+        for (lo, hi), (n, real, total) in zip(zip(CONF_EDGES, CONF_EDGES[1:], strict=False), rows, strict=True)
     ]
+
+
+# Held-out calibration. The shipped slopes (ShotConfig.confidence_slope, gradual_confidence_slope) were
+# chosen on this same set; to see what a confidence means on material the slopes never saw, the files are
+# split in two halves by source (every size of one edit, or one constructed clip, stays in one half), the
+# slopes are fitted on one half (maximum likelihood of "real" given the detector's margin) and the other
+# half's boundaries are scored with them, both ways round. The margins come back from the confidences
+# (margin = logit(confidence) / shipped slope; a gradual confidence at its cap stays at the cap).
+def _margin(b: Boundary, cfg: ShotConfig) -> tuple[str, float]:
+    c = min(max(b.confidence, 1e-4), 1 - 1e-4)
+    logit = math.log(c / (1 - c))
+    if b.kind == "cut":
+        return "cut", logit / cfg.confidence_slope
+    return "gradual", min(logit / cfg.gradual_confidence_slope, cfg.gradual_margin_cap)
+
+
+def _fit_slope(points: list[tuple[float, bool]]) -> float:
+    """The slope of P(real) = 1 / (1 + exp(-slope * margin)) with the highest likelihood (grid search)."""
+    best, best_ll = 1.0, -math.inf
+    for slope in [0.5 * k for k in range(1, 81)]:
+        ll = 0.0
+        for m, real in points:
+            p = min(max(1 / (1 + math.exp(-slope * m)), 1e-9), 1 - 1e-9)
+            ll += math.log(p if real else 1 - p)
+        if ll > best_ll:
+            best, best_ll = slope, ll
+    return best
+
+
+def held_out(videos: list[Path]) -> tuple[list[tuple[float, bool]], list[str]]:
+    """(confidence under slopes fitted on the other half, real) for every boundary, and notes."""
+    cfg = ShotConfig()
+    sources = sorted({v.name.split("_")[0].split(".")[0] for v in videos})
+    half = {src: k % 2 for k, src in enumerate(sources)}
+    points: list[list[tuple[str, float, bool]]] = [[], []]
+    for video in videos:
+        for b, real in judged(video):
+            kind, m = _margin(b, cfg)
+            points[half[video.name.split("_")[0].split(".")[0]]].append((kind, m, real))
+    out, notes = [], []
+    for fit, test in ((0, 1), (1, 0)):
+        slopes = {kind: _fit_slope([(m, r) for k, m, r in points[fit] if k == kind]) for kind in ("cut", "gradual")}
+        kept_false = sum(1 for k, m, r in points[fit] if m >= 0 and not r)
+        notes.append(
+            f"fitted on half {'AB'[fit]} ({len(points[fit])} boundaries, {kept_false} kept ones false; a slope "
+            f"at the grid's end 40 means nothing to fit against): cut slope {slopes['cut']:.1f}, "
+            f"gradual slope {slopes['gradual']:.1f} (shipped: {cfg.confidence_slope:.1f}, "
+            f"{cfg.gradual_confidence_slope:.1f}); scored on half {'AB'[test]} ({len(points[test])})"
+        )
+        out += [(1 / (1 + math.exp(-slopes[k] * m)), r) for k, m, r in points[test]]
+    return out, notes
+
+
+def print_calibration(title: str, items: list[tuple[float, bool]]) -> None:
+    print(f"\n{title}\n")
+    print(f"{'confidence':>11s} {'count':>6s} {'real':>6s} {'share real':>11s} {'mean conf':>10s}")
+    for label, n, real, mean in calibration(items):
+        share = f"{real / n:.3f}" if n else "-"
+        print(f"{label:>11s} {n:6d} {real:6d} {share:>11s} {mean:10.3f}")
 
 
 def cell(score: Score) -> str:
@@ -142,19 +217,22 @@ def main() -> None:
 
     results: dict[str, dict[str, list[int]]] = {name: {} for name in names}
     seconds = {name: {} for name in names}
+    cpu_seconds = {name: {} for name in names}
     for video in videos:
         for name in names:
             key = f"{name}|{video.name}"
             if name in runners:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), cpu_time()
                 cuts = [int(c) for c in runners[name](video)]
-                elapsed = time.perf_counter() - start
+                elapsed, cpu = time.perf_counter() - start, cpu_time() - cpu_start
                 if name != "ours":
-                    cache[key] = {"cuts": cuts, "seconds": elapsed}
+                    cache[key] = {"cuts": cuts, "seconds": elapsed, "cpu_seconds": cpu}
             else:
                 cuts, elapsed = cache[key]["cuts"], cache[key]["seconds"]
+                cpu = cache[key].get("cpu_seconds", float("nan"))
             results[name][video.name] = cuts
             seconds[name][video.name] = elapsed
+            cpu_seconds[name][video.name] = cpu
     cache_path.write_text(json.dumps(cache))
     truths = {v.name: load_truth(v) for v in videos}
 
@@ -190,19 +268,27 @@ def main() -> None:
             continue
         frames = sum(truths[f]["frames"] for f in files)
         print(f"\n== {title}: {len(files)} files, {frames} frames ==\n")
-        header = f"{'method':24s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'hard':>8s} {'gradual':>8s} {'fps':>8s}"
-        print(header + "  ours x faster")
-        print("-" * (len(header) + 15))
+        header = (
+            f"{'method':24s} {'F1':>6s} {'prec':>6s} {'recall':>6s} {'hard':>8s} {'gradual':>8s} {'fps':>8s}"
+            f"  {'x':>5s} {'cpu fps':>8s}  {'x':>5s}"
+        )
+        print(header + "   (x: ours x faster; cpu fps: frames per CPU-second of the process, all threads)")
+        print("-" * len(header))
         stats = {name: totals(files, name) for name in names}
-        our_fps = frames / sum(seconds[base][f] for f in files) if base else float("nan")
+
+        def rate(table: dict, name: str, files: list[str] = files, frames: int = frames) -> float:
+            total = sum(table[name][f] for f in files)
+            return frames / max(1e-9, total) if not math.isnan(total) else float("nan")  # nan: not measured
+
         for name in names:
             s, _, _, hard, grad = stats[name]
-            fps = frames / max(1e-9, sum(seconds[name][f] for f in files))
-            ratio = our_fps / fps if base and name != base else float("nan")
+            fps, cpu_fps = rate(seconds, name), rate(cpu_seconds, name)
+            ratio = f"{rate(seconds, base) / fps:.2f}" if base and name != base else ""
+            cpu_ratio = f"{rate(cpu_seconds, base) / cpu_fps:.2f}" if base and name != base else ""
             cached = " (cached)" if name not in runners else ""
             print(
                 f"{name:24s} {s.f1:6.3f} {s.precision:6.3f} {s.recall:6.3f} {hard[0]:>3d}/{hard[1]:<4d}"
-                f" {grad[0]:>3d}/{grad[1]:<4d} {fps:8.0f}  {'' if name == base else f'{ratio:.2f}x'}{cached}"
+                f" {grad[0]:>3d}/{grad[1]:<4d} {fps:8.0f}  {ratio:>5s} {cpu_fps:8.0f}  {cpu_ratio:>5s}{cached}"
             )
         print("\nby shot length (the shorter shot beside a transition): F1 (precision/recall) [transitions]")
         print(f"{'method':24s} " + " ".join(f"{b:>22s}" for b in BUCKETS))
@@ -224,11 +310,18 @@ def main() -> None:
             print(f"{kind:14s} " + " ".join(f"{c:>22s}" for c in cells))
 
     if "ours" in runners:
-        print("\n== calibration of our confidence (all files; boundaries >= 0.5 kept, below: suggestions) ==\n")
-        print(f"{'confidence':>11s} {'count':>6s} {'real':>6s} {'share real':>11s} {'mean conf':>10s}")
-        for label, n, real, mean in calibration(videos):
-            share = f"{real / n:.3f}" if n else "-"
-            print(f"{label:>11s} {n:6d} {real:6d} {share:>11s} {mean:10.3f}")
+        shipped = [(b.confidence, real) for v in videos for b, real in judged(v)]
+        print_calibration(
+            "== calibration of our confidence, shipped slopes, in-sample (all files; >= 0.5 kept, below: "
+            "suggestions) ==",
+            shipped,
+        )
+        cross, notes = held_out(videos)
+        print_calibration(
+            "== calibration held out: slopes fitted on one half of the sources, scored on the other ==", cross
+        )
+        for note in notes:
+            print(note)
     bikes = results.get("ours", {}).get("bikes.mp4")
     if bikes is not None:
         score, _, _ = match(truths["bikes.mp4"], bikes)

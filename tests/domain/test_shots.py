@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heaters.domain.shots import FEATURE_SIZE, ShotConfig, detect, detect_cuts, frame_features
+from heaters.domain.shots import (
+    FEATURE_SIZE,
+    ShotConfig,
+    detect,
+    detect_cuts,
+    features_of_samples,
+    frame_features,
+    frame_samples,
+)
 
 W, H = 160, 90
 FPS = 25.0
@@ -213,3 +221,206 @@ def test_rejects_features_of_another_layout():
 
 def test_too_short_series_has_no_cut():
     assert detect_cuts(np.zeros((0, FEATURE_SIZE), dtype=np.uint8), FPS, 25) == []
+
+
+# ------------------------------------------------------------------ rules added for real edited footage
+def whip(seed: int, settle: int, frames: int = 8, box: int = 0) -> list[np.ndarray]:
+    """A camera whip-pan inside one shot: hold, a fast pan (motion-blurred) across a wide scene, hold;
+    box > 0 adds black pillarbox bars of that width on both sides."""
+    big = texture(seed, W * 3 + 80, H)
+    span = 2 * W
+    xs = [0.0] * settle + [span * (0.5 - 0.5 * np.cos(np.pi * (i + 1) / (frames + 1))) for i in range(frames)]
+    xs += [float(span)] * settle
+    out = []
+    for i, x in enumerate(xs):
+        k = max(1, int(abs(x - xs[i - 1]))) if i else 1
+        strip = big[:, int(x) : int(x) + W + k]
+        blurred = np.cumsum(np.pad(strip, ((0, 0), (1, 0), (0, 0))), axis=1)
+        frame = (blurred[:, k : k + W] - blurred[:, :W]) / k
+        if box:
+            frame = frame.copy()
+            frame[:, :box] = frame[:, -box:] = 0
+        out.append(frame)
+    return out
+
+
+def strobe(frames: list[np.ndarray], start: int, period: int = 4) -> list[np.ndarray]:
+    """A strobe light: every period-th frame from start is a burst of light."""
+    return [f * 1.7 + 70 if i >= start and (i - start) % period == 0 else f for i, f in enumerate(frames)]
+
+
+def test_a_cut_through_one_black_frame_between_two_framings_of_a_scene_near_other_cuts():
+    # was missed: a fade through flat frames within the largest gradual scale of a cut was taken for that
+    # cut seen again, so the black frame 8 frames after a cut vanished
+    scene = texture(50, W * 2, H)
+    wide = [scene[:, i : i + W] for i in range(8)]
+    close = [np.repeat(np.repeat(scene[20:65, 40 + i : 120 + i], 2, axis=0), 2, axis=1)[:H, :W] for i in range(8)]
+    frames = shot(51, 40) + wide + [np.zeros((H, W, 3))] + close + shot(52, 40)
+    cuts = run(frames)
+    assert len(cuts) == 3 and cuts[0] == 40 and 48 <= cuts[1] <= 49 and cuts[2] == 57
+
+
+def test_one_black_frame_inside_a_shot_is_not_a_cut():
+    frames = shot(53, 80)
+    frames[40] = np.zeros((H, W, 3))  # a dropped frame: the same picture before and after
+    assert run(frames) == []
+
+
+def test_dissolve_into_a_strobing_shot_is_found_once():
+    # was missed: the strobe bursts at the ends of the gradual comparisons hid the dissolve
+    # sensor noise: exactly repeated frames would read as a frame-rate conversion (see above)
+    rng = np.random.default_rng(54)
+    a, b = ([f + rng.normal(0, 2, f.shape) for f in shot(seed, 80, drift=0.2)] for seed in (54, 55))
+    b = strobe(b, 2)
+    for k in range(14):
+        alpha = (k + 1) / 15
+        a[66 + k] = a[66 + k] * (1 - alpha) + b[k] * alpha
+    cuts = run(a + b[14:])
+    assert len(cuts) == 1 and 64 <= cuts[0] <= 81
+
+
+def test_strobe_inside_a_shot_and_a_shaking_camera_are_not_cuts():
+    assert run(strobe(shot(56, 120), 30, period=3)) == []
+    rng = np.random.default_rng(5)
+    big = texture(57, W + 40, H + 20)
+    shaky = [big[y : y + H, x : x + W] for x, y in zip(rng.integers(0, 40, 100), rng.integers(0, 20, 100), strict=True)]
+    assert run(shaky) == []
+
+
+def test_whip_pan_inside_a_shot_shortly_after_a_cut_is_not_a_cut():
+    # a guard (on the fast-cut edits such whips were false dissolves: the held frames right after the
+    # cut looked calm beside the whip). A whip within about a second after a cut can still hide that
+    # cut: the motion level beside it is high.
+    frames = shot(58, 40) + whip(59, settle=24)
+    assert run(frames) == [40]
+
+
+def test_whip_pan_inside_a_pillarboxed_shot_is_not_a_cut():
+    # black bars stay put while the picture whips: the shift is measured on the picture between them
+    for seed, box in ((61, 20), (59, 20), (59, 30)):
+        assert run(shot(60, 40) + whip(seed, settle=24, box=box)) == [40]
+
+
+def test_dissolve_a_dozen_frames_after_a_cut_is_found():
+    # was missed: the motion beside it was measured across the cut (the cut, not motion)
+    a, b = shot(64, 26, drift=0.2), shot(65, 60, drift=0.2)
+    for k in range(14):
+        alpha = (k + 1) / 15
+        a[12 + k] = a[12 + k] * (1 - alpha) + b[k] * alpha
+    frames = shot(66, 40) + a + b[14:]
+    cuts = run(frames)
+    assert cuts[0] == 40 and len(cuts) == 2 and 50 <= cuts[1] <= 68
+
+
+def test_a_very_dark_shot_is_a_shot_not_a_fade():
+    dark = [f * 0.12 + 8 for f in shot(67, 60)]  # dim, but with picture (no fade: cut in, cut out)
+    frames = shot(68, 40) + dark + shot(69, 40)
+    assert run(frames) == [40, 100]
+
+
+def test_a_batch_of_frames_gives_the_rows_of_each_frame():
+    rng = np.random.default_rng(9)
+    planes = [
+        (rng.integers(0, 256, (h, w), np.uint8), *rng.integers(0, 256, (2, h // 2, w // 2), np.uint8))
+        for h, w in ((90, 160), (90, 160), (90, 160))
+    ]
+    batch = features_of_samples(*(np.stack(p) for p in zip(*(frame_samples(*f) for f in planes), strict=True)))
+    assert np.array_equal(batch, np.stack([frame_features(*f) for f in planes]))
+
+
+def _framing(scene: np.ndarray, zoom: float, offset: int = 0) -> np.ndarray:
+    """A view of the scene's centre, zoomed in by `zoom` and moved right by `offset` pixels."""
+    h, w = int(scene.shape[0] / zoom), int(scene.shape[1] / zoom)
+    y0, x0 = (scene.shape[0] - h) // 2, (scene.shape[1] - w) // 2 + offset
+    crop = scene[y0 : y0 + h, x0 : x0 + w]
+    return crop[np.arange(H) * h // H][:, np.arange(W) * w // W]
+
+
+@pytest.mark.parametrize(
+    ("zoom", "offset", "cuts"),
+    [
+        (1.05, 0, [50]),  # was missed: below the absolute minimum change, though it stands out clearly
+        (1.02, 0, []),  # too small a change to cut on
+        (1.0, 6, []),  # the camera bumped: the same picture moved by 2.5 % of its width at once
+    ],
+)
+def test_a_small_change_that_stands_out_from_a_calm_scene_is_a_cut(zoom: float, offset: int, cuts: list[int]):
+    # two framings of one calm scene (same colours, similar layout), with sensor noise
+    rng = np.random.default_rng(71)
+    scene = texture(71, 2 * W, 2 * H)
+    a = [_framing(scene, 1.25) + rng.normal(0, 2, (H, W, 3)) for _ in range(50)]
+    b = [_framing(scene, 1.25 * zoom, offset) + rng.normal(0, 2, (H, W, 3)) for _ in range(50)]
+    assert run(a + b) == cuts
+
+
+# ------------------------------------------------------------------ camera motion and dissolves
+def pan(seed: int, length: int, vx: float, vy: float = 0.0) -> list[np.ndarray]:
+    """A shot whose camera pans vx pixels a frame (negative: leftwards) and tilts vy (at W = 160)."""
+    big = texture(seed, W + int(abs(vx) * length) + 4, H + int(abs(vy) * length) + 4)
+    frames = []
+    for i in range(length):
+        x = int(i * vx) if vx >= 0 else big.shape[1] - W - 1 + int(i * vx)
+        y = int(i * vy) if vy >= 0 else big.shape[0] - H - 1 + int(i * vy)
+        frames.append(big[y : y + H, x : x + W])
+    return frames
+
+
+def dissolved(a: list[np.ndarray], b: list[np.ndarray], length: int) -> list[np.ndarray]:
+    """Shot a dissolving into shot b over its last `length` frames."""
+    a, start = list(a), len(a) - length
+    for k in range(length):
+        alpha = (k + 1) / (length + 1)
+        a[start + k] = a[start + k] * (1 - alpha) + b[k] * alpha
+    return a + b[length:]
+
+
+@pytest.mark.parametrize(
+    ("va", "vb", "length", "seed"),
+    [
+        (1, 1, 8, 40),  # both shots pan 1 px a frame (0.6 % of the width) the same way
+        (1, 1, 25, 42),
+        (2, 2, 15, 40),
+        (2, 2, 25, 42),
+        (1, -1, 15, 40),  # in opposite directions
+        (2, -2, 15, 42),
+        (1, 2, 8, 42),  # at different speeds
+        (2, 0, 8, 40),  # a pan into a still shot
+        (3, 3, 8, 42),
+    ],
+)
+def test_dissolve_between_two_panning_shots_is_found(va: float, vb: float, length: int, seed: int):
+    # was missed at every speed: the motion over the same lag beside the dissolve hid it (the pictures
+    # are now also compared aligned by their best shift, and a middle frame must be a mix of its ends
+    # each moved onto it)
+    cuts = run(dissolved(pan(seed, 80, va), pan(seed + 1, 80, vb), length))
+    assert len(cuts) == 1 and 80 - length - 3 <= cuts[0] <= 82
+
+
+@pytest.mark.parametrize("vx", [0.5, 1, 2, 4, 8, 12])
+def test_a_pan_of_any_speed_is_not_a_cut(vx: float):
+    for seed in (43, 44):
+        assert run(pan(seed, 150, vx)) == []
+        assert run(pan(seed, 150, vx, 0.3)) == []  # with a slight tilt
+
+
+def test_an_accelerating_pan_a_zoom_and_a_person_crossing_are_not_cuts():
+    # an accelerating pan goes beyond the shift search: its shifts there are not trusted (the aligned
+    # comparison made a false dissolve here before)
+    for seed in (46, 47):
+        xs = np.cumsum(np.linspace(0, 8, 120))
+        big = texture(seed, W + int(xs[-1]) + 2, H)
+        assert run([big[:, int(x) : int(x) + W] for x in xs]) == []
+    scene = texture(48, 2 * W, 2 * H)
+    assert run([_framing(scene, 1.0 + i * 0.008) for i in range(120)]) == []  # a steady zoom in
+    for vx in (0, 1, 2):  # someone dark crossing the frame close to the lens while the camera pans
+        frames = []
+        for i, f in enumerate(pan(51, 120, vx)):
+            f, x = f.copy(), int(-60 + i * 2.5)
+            f[10:90, max(0, x) : max(0, x + 60)] = f[10:90, max(0, x) : max(0, x + 60)] * 0.2 + 20
+            frames.append(f)
+        assert run(frames) == []
+
+
+def test_flicker_on_a_panning_shot_is_not_a_cut():
+    rng = np.random.default_rng(3)
+    assert run([f * rng.uniform(0.8, 1.2) for f in pan(52, 120, 1)]) == []

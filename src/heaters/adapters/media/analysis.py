@@ -21,7 +21,7 @@ import numpy as np
 from heaters.adapters.media.inputs import open_media
 from heaters.domain.errors import BadInput
 from heaters.domain.framegrid import DEFAULT_FPS
-from heaters.domain.shots import FEATURE_SIZE, frame_features
+from heaters.domain.shots import FEATURE_SIZE, SAMPLE_SHAPES, features_of_samples, frame_features, frame_samples
 
 # 8-bit planar YUV layouts whose planes can be read directly (full- or limited-range alike)
 _PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv411p", "yuv410p"}
@@ -33,24 +33,45 @@ def _plane(plane: av.video.plane.VideoPlane) -> np.ndarray:
     return rows[: plane.height, : plane.width]
 
 
-def features_of(frame: av.VideoFrame) -> np.ndarray:
+def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if frame.format.name not in _PLANAR_YUV:
         frame = frame.reformat(width=_FALLBACK_SIZE[0], height=_FALLBACK_SIZE[1], format="yuv420p")
     y, u, v = (_plane(p) for p in frame.planes[:3])
-    return frame_features(y, u, v)
+    return y, u, v
+
+
+def features_of(frame: av.VideoFrame) -> np.ndarray:
+    return frame_features(*_planes(frame))
+
+
+_BATCH = 64  # frames whose samples are turned into feature rows at once (numpy's per-call cost, shared)
 
 
 class FeatureCollector:
+    """Per frame only the samples are taken (while the frame is at hand); rows are made a batch at once."""
+
     def __init__(self) -> None:
         self._rows: list[np.ndarray] = []
+        self._samples = [np.empty((_BATCH, *shape), dtype=np.uint8) for shape in SAMPLE_SHAPES]
+        self._pending = 0
 
     def add(self, frame: av.VideoFrame) -> None:
-        self._rows.append(features_of(frame))
+        for buffer, samples in zip(self._samples, frame_samples(*_planes(frame)), strict=True):
+            buffer[self._pending] = samples
+        self._pending += 1
+        if self._pending == _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._rows.append(features_of_samples(*(b[: self._pending] for b in self._samples)))
+            self._pending = 0
 
     def result(self) -> np.ndarray:
+        self._flush()
         if not self._rows:
             return np.zeros((0, FEATURE_SIZE), dtype=np.uint8)
-        return np.stack(self._rows)
+        return np.concatenate(self._rows)
 
 
 def save_features(path: Path, features: np.ndarray) -> None:
