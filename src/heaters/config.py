@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         default=15.0, description="Approved clips wait this long before export, so an immediate undo still works."
     )
     review_durable_commit: bool = Field(
-        default=False,
+        default=True,
         description="Review actions wait for their commit to reach the disk (PostgreSQL synchronous_commit). Off: a "
         "key press does not wait for the disk flush; a crash of the database server may lose the last fraction of "
         "a second of actions (whole actions, never half of one), whose clips are then pending again.",
