@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
     session_days: int = Field(default=14, ge=1, description="A session ends this long after sign-in.")
+    session_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A web process keeps the sessions it has seen in memory this long, so a request costs no "
+        "sign-in lookup; a sign-out, password change or user change anywhere is heard at once (PostgreSQL NOTIFY) "
+        "and drops them. 0: look the session up on every request.",
+    )
     login_attempts_per_address: int = Field(default=20, ge=1, description="Failed sign-ins per address per window.")
     login_attempts_per_name: int = Field(default=10, ge=1, description="Failed sign-ins per user name per window.")
     login_window_seconds: float = Field(default=300.0, gt=0)

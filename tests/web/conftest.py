@@ -113,8 +113,9 @@ def served(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        live = getattr(app.state, "live", None)
-        if live is not None:
-            live.close()
+        for listening in ("live", "sessions"):  # lifespan is off: what the app's shutdown would close
+            hub = getattr(app.state, listening, None)
+            if hub is not None:
+                hub.close()
         thread.join(timeout=10)
         sock.close()

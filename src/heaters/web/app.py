@@ -22,6 +22,7 @@ from heaters.domain.redact import redact
 from heaters.runtime import Runtime
 from heaters.services.errors import DatabaseRefusedValue
 from heaters.services.operations import readiness
+from heaters.services.sessions import SessionCache
 from heaters.web import routes_auth, routes_dashboard, routes_library, routes_review
 from heaters.web.access_log import AccessLog
 from heaters.web.hardening import HardeningMiddleware
@@ -75,6 +76,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.login_guard = LoginGuard.from_settings(settings)
     app.state.live = LiveTimelines(runtime)
     app.router.on_shutdown.append(app.state.live.close)
+    # The listener starts with the first lookup (an app that serves nothing opens no connection for it).
+    app.state.sessions = SessionCache(runtime.database, runtime.settings.session_cache_seconds)
+    app.router.on_shutdown.append(app.state.sessions.close)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings, runtime.database),

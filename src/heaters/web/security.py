@@ -1,15 +1,18 @@
 """Who is signed in, and CSRF protection.
 
 Sessions live in the database (`adapters.db.sessions`): the signed cookie (Starlette SessionMiddleware) holds
-a random session token and a per-session CSRF token; every request looks the token up, so a session revoked
-by logout or a password change stops working at once, in every web process. The cookie's signing key is
+a random session token and a per-session CSRF token; every request checks the token against the database (or
+against this process's memory of it, which the database's notices keep current), so a session revoked by logout
+or a password change stops working at once, in every web process. The cookie's signing key is
 `HEATERS_SECRET_KEY` (at least 32 characters) or one generated once into the database and shared by every
 process using it. Pages without a signed-in reviewer redirect to /login; media and API answer 401.
 Every state-changing request carries the CSRF token, in the `X-CSRF-Token` header (the JS module) or a
 `csrf_token` form field (plain forms); otherwise 403. Sign-in is checked before any body is read.
 
-The dependencies are `async def`: the session lookup (a database query) runs in the thread pool, never on
-the event loop, which would otherwise stop serving every other request and live stream while it waits.
+The dependencies are `async def`: a session this process keeps in memory (`SessionCache`, forgotten the moment
+the database announces a sign-out, password change or user change) is answered on the event loop; any other is
+looked up in the thread pool, never on the event loop, which would otherwise stop serving every other request
+and live stream while it waits.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from heaters.domain.errors import BadInput
 from heaters.services.sessions import (
     MIN_SECRET_LENGTH,
     Database,
+    SessionCache,
     create_session,
     revoke_session,
-    session_user,
     shared_secret,
 )
 from heaters.services.users import Reviewer
@@ -93,26 +96,42 @@ def _database(request: Request) -> Database:
     return request.app.state.runtime.database
 
 
-def signed_in(request: Request) -> Reviewer | None:
-    """The reviewer of this request's live session (looked up once per request), or None."""
-    if "reviewer" in request.scope.get("state", {}):
-        return request.state.reviewer
+def _sessions(request: Request) -> SessionCache:
+    return request.app.state.sessions
+
+
+def _token(request: Request) -> str | None:
     token = request.session.get(SESSION_TOKEN)
-    reviewer = None
-    if isinstance(token, str) and token:
-        user = session_user(_database(request), token)
-        if user is None:
-            request.session.clear()  # revoked or expired: the cookie is worth nothing now
-        else:
-            reviewer = Reviewer(user.user_id, user.user_name)
+    return token if isinstance(token, str) and token else None
+
+
+def _remember(request: Request, user) -> Reviewer | None:
+    reviewer = Reviewer(user.user_id, user.user_name) if user is not None else None
     request.state.reviewer = reviewer
     return reviewer
 
 
-async def signed_in_off_loop(request: Request) -> Reviewer | None:
-    """`signed_in` from async code: the lookup waits on the database in the thread pool, not on the event loop."""
+def signed_in(request: Request) -> Reviewer | None:
+    """The reviewer of this request's live session (looked up once per request), or None."""
     if "reviewer" in request.scope.get("state", {}):
         return request.state.reviewer
+    token = _token(request)
+    user = None
+    if token is not None:
+        user = _sessions(request).cached(token) or _sessions(request).lookup(token)
+        if user is None:
+            request.session.clear()  # revoked or expired: the cookie is worth nothing now
+    return _remember(request, user)
+
+
+async def signed_in_off_loop(request: Request) -> Reviewer | None:
+    """`signed_in` from async code: a kept session is answered here; a lookup waits on the database in the thread
+    pool, not on the event loop."""
+    if "reviewer" in request.scope.get("state", {}):
+        return request.state.reviewer
+    token = _token(request)
+    if token is not None and (user := _sessions(request).cached(token)) is not None:
+        return _remember(request, user)
     return await run_in_threadpool(signed_in, request)
 
 
@@ -128,9 +147,10 @@ def sign_in(request: Request, reviewer: Reviewer) -> None:
 
 
 def sign_out(request: Request) -> None:
-    token = request.session.get(SESSION_TOKEN)
-    if isinstance(token, str) and token:
+    token = _token(request)
+    if token is not None:
         revoke_session(_database(request), token)
+        _sessions(request).forget(token)  # the notice reaches the other processes; this one forgets now
     request.session.clear()
     request.state.reviewer = None
 

@@ -5,7 +5,7 @@ sends `NOTIFY heaters_timeline, '<video id>'` in its own transaction (a review a
 takes the video's timeline lock, no round trip of its own), so the notice goes out exactly when the change
 commits, from whichever process made it. Each web process keeps one listening connection
 (`TimelineListener`) on a thread and hands each video id to a callback; the web layer fans it out to the
-pages showing that video.
+pages showing that video. `ChannelListener` is the same for any channel (the sign-in sessions' too).
 """
 
 from __future__ import annotations
@@ -24,25 +24,40 @@ NOTIFY_VIDEO_OF_CLIP = text(f"SELECT pg_notify('{CHANNEL}', CAST(video_id AS tex
 log = logging.getLogger(__name__)
 
 
-class TimelineListener:
-    """One LISTEN connection on a daemon thread; `on_change(video_id)` is called for each notice (PostgreSQL
-    folds identical notices of one transaction into one). Reconnects after a lost connection; `stop()` returns
-    within `poll_seconds`."""
+class ChannelListener:
+    """One LISTEN connection on a daemon thread; `on_notice(payload)` is called for each notice (PostgreSQL folds
+    identical notices of one transaction into one). `on_listening(True)` once LISTEN is in place, `on_listening(False)`
+    when the connection is lost (notices sent meanwhile are lost too: a subscriber that caches must forget); it
+    reconnects by itself. `stop()` returns within `poll_seconds`."""
 
-    def __init__(self, libpq_url: str, on_change: Callable[[int], None], poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        libpq_url: str,
+        channel: str,
+        on_notice: Callable[[str], None],
+        poll_seconds: float = 0.5,
+        on_listening: Callable[[bool], None] | None = None,
+    ) -> None:
+        assert channel.isidentifier()  # inlined into LISTEN: a plain word
         self._url = libpq_url
-        self._on_change = on_change
+        self._channel = channel
+        self._on_notice = on_notice
+        self._on_listening = on_listening or (lambda listening: None)
         self._poll = poll_seconds
         self._stopping = threading.Event()
         self._listening = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="timeline-listener", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"listen-{channel}", daemon=True)
 
-    def start(self) -> TimelineListener:
+    def start(self):
         self._thread.start()
         return self
 
     def wait_listening(self, timeout: float = 10.0) -> bool:
         return self._listening.wait(timeout)
+
+    @property
+    def listening(self) -> bool:
+        return self._listening.is_set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -52,22 +67,38 @@ class TimelineListener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self._url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self._channel}")
                     self._listening.set()
+                    self._on_listening(True)
                     while not self._stopping.is_set():
                         for notice in conn.notifies(timeout=self._poll):
                             self._deliver(notice.payload)
             except psycopg.Error as exc:
-                self._listening.clear()
-                log.warning("timeline listener lost its connection (%s); reconnecting", exc)
+                if self._listening.is_set():
+                    self._listening.clear()
+                    self._on_listening(False)
+                log.warning("listener of %s lost its connection (%s); reconnecting", self._channel, exc)
                 self._stopping.wait(1.0)
+        if self._listening.is_set():
+            self._listening.clear()
+            self._on_listening(False)
 
     def _deliver(self, payload: str) -> None:
         try:
-            video_id = int(payload)
-        except ValueError:
-            return
-        try:
-            self._on_change(video_id)
+            self._on_notice(payload)
         except Exception:  # a subscriber's failure must not stop the listener
-            log.exception("timeline change handler failed")
+            log.exception("%s notice handler failed", self._channel)
+
+
+class TimelineListener(ChannelListener):
+    """The timeline channel: `on_change(video_id)` for each notice."""
+
+    def __init__(self, libpq_url: str, on_change: Callable[[int], None], poll_seconds: float = 0.5) -> None:
+        def video(payload: str) -> None:
+            try:
+                video_id = int(payload)
+            except ValueError:
+                return
+            on_change(video_id)
+
+        super().__init__(libpq_url, CHANNEL, video, poll_seconds)

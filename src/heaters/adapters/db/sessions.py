@@ -3,6 +3,10 @@
 A session row is keyed by the SHA-256 of a random token; the token travels only inside the signed cookie, so
 a database reader cannot replay a session. A session is valid while it is neither revoked nor expired and
 its user still exists.
+
+Every change to a session row or a user row is announced on `SESSION_CHANNEL` by the tables' triggers (migration
+0009): the payload is the changed session's id, or "*" when a user changed (forget every session). Processes that
+keep sessions in memory listen to it (`heaters.services.sessions.SessionCache`).
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ from sqlalchemy import text
 from heaters.adapters.db.connection import Database
 
 MIN_SECRET_LENGTH = 32
+SESSION_CHANNEL = "heaters_sessions"
+FORGET_ALL = "*"
 
 
 @dataclass(frozen=True)
 class SessionUser:
     user_id: int
     user_name: str
+    expires_at: datetime | None = None
 
 
-def _session_id(token: str) -> str:
+def session_id(token: str) -> str:
+    """The stored id of a session token (its SHA-256): what the triggers announce."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -51,29 +59,31 @@ def create_session(database: Database, user_id: int, lifetime: timedelta, addres
                 "INSERT INTO web_sessions (id, user_id, expires_at, address) "
                 "VALUES (:id, :user_id, now() + :lifetime, :address)"
             ),
-            {"id": _session_id(token), "user_id": user_id, "lifetime": lifetime, "address": (address or "")[:64]},
+            {"id": session_id(token), "user_id": user_id, "lifetime": lifetime, "address": (address or "")[:64]},
         )
     return token
 
 
+_SESSION_USER = text(
+    "SELECT u.id, u.name, s.expires_at FROM web_sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE s.id = :id AND s.revoked_at IS NULL AND s.expires_at > now()"
+)
+
+
 def session_user(database: Database, token: str) -> SessionUser | None:
-    """The user of a live session, or None (unknown, revoked, expired, or the user is gone)."""
+    """The user of a live session, or None (unknown, revoked, expired, or the user is gone). One statement on its
+    own (autocommit: no BEGIN/ROLLBACK round trips)."""
     with database.engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT u.id, u.name FROM web_sessions s JOIN users u ON u.id = s.user_id "
-                "WHERE s.id = :id AND s.revoked_at IS NULL AND s.expires_at > now()"
-            ),
-            {"id": _session_id(token)},
-        ).first()
-    return SessionUser(row[0], row[1]) if row else None
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = conn.execute(_SESSION_USER, {"id": session_id(token)}).first()
+    return SessionUser(row[0], row[1], row[2]) if row else None
 
 
 def revoke_session(database: Database, token: str) -> None:
     with database.engine.begin() as conn:
         conn.execute(
             text("UPDATE web_sessions SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"),
-            {"id": _session_id(token)},
+            {"id": session_id(token)},
         )
 
 
