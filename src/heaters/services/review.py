@@ -6,6 +6,12 @@ reviewer. Approved clips are queued for export after a short grace period, so th
 still finds them under review; the export job is written in the action's transaction, so it exists exactly
 when the approval does.
 
+An action runs as a unit of work's `action`, in two round trips: BEGIN travels with the lock (which also reserves
+the audit event's id), then every write, the event included, travels with the COMMIT. The video's lock — which
+every reviewer on the video needs for their next key — is let go at COMMIT, before the disk flush, which the same
+round trip then waits for: the answer still comes back only once the action is on disk
+(`HEATERS_REVIEW_DURABLE_COMMIT`). One more round trip claims and reads the clip to show next.
+
 There is one path for "act, then show what comes next" — `act_and_show` / `undo_and_show` — used by the
 web API, the tests and the benchmark alike; `next_page` and `open_page` show a clip without acting.
 """
@@ -233,7 +239,7 @@ def act_and_show(
     the rules say no (HeldByAnother when another reviewer holds a clip it would change)."""
     now = datetime.now(UTC)
     with connection(runtime.database) as uow:
-        with uow.transaction():
+        with uow.action():  # BEGIN rides with the timeline lock, the writes with the COMMIT
             moves = _Frames(frame, to_frame, delta)
             result = _act(uow, runtime.settings, reviewer_id, clip_id, ActionKind(action), moves, now)
         return _answer(uow, runtime.settings, reviewer_id, clip_id, result, now, queue_video)
@@ -247,7 +253,7 @@ def undo_and_show(
     so), or the action `event_id` when that is still legal; then show the clip it concerned."""
     now = datetime.now(UTC)
     with connection(runtime.database) as uow:
-        with uow.transaction():
+        with uow.action():  # the history is read before the lock, on its own; then as `act_and_show`
             result = _undo(uow, runtime.settings, reviewer_id, now, event_id)
         return _answer(uow, runtime.settings, reviewer_id, -1, result, now, queue_video)
 
@@ -299,6 +305,7 @@ def _act(
         action=action,
         payload=payload,
         inverse=inverse,
+        reserved_id=locked.event_id,
     )
     _queue_exports(uow, settings, approved)
     _hold_in_action(uow, settings, reviewer_id, focus, now)
@@ -456,6 +463,7 @@ def _prepare_undo(uow: UnitOfWork, reviewer_id: int, event, now: datetime, durab
             payload={"undid": event.action, "event_id": event.id},
             inverse=None,
             undoes_event_id=event.id,
+            reserved_id=locked.event_id if locked else None,
         )
         _queue_exports(uow, settings, approved)
         _hold_in_action(uow, settings, reviewer_id, focus, now)

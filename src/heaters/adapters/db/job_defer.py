@@ -29,13 +29,18 @@ _SAFE_LOCK = re.compile(r"[a-z_]+:[0-9]+")
 
 def defer_in_transaction(conn: Connection, stage: Stage, entity_id: int, *, delay_seconds: float = 0) -> None:
     """Queue `stage` for the entity when the caller's transaction commits; no-op if one is already waiting."""
-    defer_task_in_transaction(conn, stage.name, stage.lock(entity_id), entity_id, delay_seconds=delay_seconds)
+    conn.exec_driver_sql(defer_statement(stage.name, stage.lock(entity_id), entity_id, delay_seconds=delay_seconds))
 
 
 def defer_task_in_transaction(
     conn: Connection, task: str, lock: str, entity_id: int, *, delay_seconds: float = 0, priority: int = 0
 ) -> None:
     """Queue the task `task(entity_id=…)` under `lock` when the caller's transaction commits (see above)."""
+    conn.exec_driver_sql(defer_statement(task, lock, entity_id, delay_seconds=delay_seconds, priority=priority))
+
+
+def defer_statement(task: str, lock: str, entity_id: int, *, delay_seconds: float = 0, priority: int = 0) -> str:
+    """The statement that queues `task(entity_id=…)` under `lock` (see above): plain SQL, every value checked."""
     # A DO block takes no bind parameters; every value below is an int, a float or a checked name.
     entity_id, priority = int(entity_id), int(priority)
     if not _SAFE_NAME.fullmatch(task) or not _SAFE_NAME.fullmatch(QUEUE):
@@ -45,7 +50,7 @@ def defer_task_in_transaction(
     if not math.isfinite(delay_seconds) or delay_seconds < 0:
         raise ValueError(f"delay must be a finite number of seconds >= 0, not {delay_seconds!r}")
     scheduled_at = f"clock_timestamp() + make_interval(secs => {float(delay_seconds)!r})" if delay_seconds else "NULL"
-    conn.exec_driver_sql(f"""
+    return f"""
         DO $defer$ BEGIN
             PERFORM procrastinate_defer_jobs_v1(ARRAY[ROW(
                 '{QUEUE}', '{task}', {priority}, '{lock}', '{lock}',
@@ -54,4 +59,4 @@ def defer_task_in_transaction(
         EXCEPTION WHEN unique_violation THEN
             NULL;  -- a job for this entity is already waiting: that one will do
         END $defer$
-    """)
+    """

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.gateway import Gateway
-from heaters.adapters.db.job_defer import defer_in_transaction, defer_task_in_transaction
+from heaters.adapters.db.job_defer import defer_statement
 from heaters.adapters.db.videos import Videos
 from heaters.domain.stages import CHUNK_TASK, MANIFEST_TASK, Entity, Stage, chunk_lock, manifest_lock
 
@@ -29,18 +29,20 @@ _ORPHAN_QUERIES = {entity: text(_ORPHANS.format(table=table)) for entity, table 
 class Jobs(Gateway):
     def defer(self, stage: Stage, entity_id: int, *, delay_seconds: float = 0) -> None:
         """Queue `stage` for the entity when this transaction commits; no-op if one is already waiting."""
-        defer_in_transaction(self.conn, stage, entity_id, delay_seconds=delay_seconds)
+        self.write(defer_statement(stage.name, stage.lock(entity_id), entity_id, delay_seconds=delay_seconds))
 
     def defer_manifest(self, video_id: int) -> None:
         """Rewrite the video's export manifest when this transaction commits (no-op if one is waiting)."""
-        defer_task_in_transaction(self.conn, MANIFEST_TASK, manifest_lock(video_id), video_id)
+        self.write(defer_statement(MANIFEST_TASK, manifest_lock(video_id), video_id))
 
     def defer_chunk(self, chunk_id: int, *, delay_seconds: float = 0) -> None:
         """Queue the chunk's preprocessing job when this transaction commits (no-op if one is waiting)."""
         # Below every other job: a worker that finishes a chunk first runs the coordinator that chunk queued (it
         # settles the new clips for review) and any short job (an export) before its next chunk.
-        defer_task_in_transaction(
-            self.conn, CHUNK_TASK, chunk_lock(chunk_id), chunk_id, delay_seconds=delay_seconds, priority=CHUNK_PRIORITY
+        self.write(
+            defer_statement(
+                CHUNK_TASK, chunk_lock(chunk_id), chunk_id, delay_seconds=delay_seconds, priority=CHUNK_PRIORITY
+            )
         )
 
     def orphans(self, stage: Stage) -> list[int]:

@@ -9,6 +9,11 @@ from sqlalchemy import text
 
 from heaters.adapters.db.gateway import Gateway
 
+_APPEND_RESERVED_EVENT = text("""
+    INSERT INTO review_events (id, actor_id, video_id, clip_id, action, payload, inverse, undoes_event_id)
+    VALUES (:id, :actor_id, :video_id, :clip_id, :action, CAST(:payload AS jsonb), CAST(:inverse AS jsonb),
+            :undoes_event_id)
+""")
 _APPEND_EVENT = text("""
     INSERT INTO review_events (actor_id, video_id, clip_id, action, payload, inverse, undoes_event_id)
     VALUES (:actor_id, :video_id, :clip_id, :action, CAST(:payload AS jsonb), CAST(:inverse AS jsonb),
@@ -76,7 +81,10 @@ class ReviewEvents(Gateway):
         payload: dict,
         inverse: dict | None,
         undoes_event_id: int | None = None,
+        reserved_id: int | None = None,
     ) -> int:
+        """Append an event; its id. With `reserved_id` (reserved by the timeline lock, `LockedTimeline.event_id`) the
+        INSERT needs no answer: a write, sent with the COMMIT inside a unit of work's `action`."""
         params = {
             "actor_id": actor_id,
             "video_id": video_id,
@@ -86,6 +94,9 @@ class ReviewEvents(Gateway):
             "inverse": json.dumps(inverse),  # None is stored as JSON null
             "undoes_event_id": undoes_event_id,
         }
+        if reserved_id is not None:
+            self.write(_APPEND_RESERVED_EVENT, params | {"id": reserved_id})
+            return reserved_id
         return self.conn.execute(_APPEND_EVENT, params).scalar_one()
 
     def last_undoable(self, actor_id: int, undo_action: str) -> EventRecord | None:

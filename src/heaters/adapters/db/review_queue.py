@@ -137,7 +137,7 @@ class ReviewQueue(Gateway):
     def hold(self, reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime) -> None:
         """The reviewer holds the clip until `expires_at`, unless another reviewer's lease on it still runs."""
         params = {"reviewer_id": reviewer_id, "clip_id": clip_id, "now": now, "expires_at": expires_at}
-        self.conn.execute(_HOLD_STATEMENT, params)
+        self.write(_HOLD_STATEMENT, params)
 
     def hold_and_page(
         self, reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime, prefetch: int
@@ -187,7 +187,7 @@ class ReviewQueue(Gateway):
 
     def release_others(self, reviewer_id: int, keep_id: int | None) -> None:
         """Let go of every claim of this reviewer but `keep_id` (see `_RELEASE_OTHERS`)."""
-        self.conn.execute(_RELEASE_OTHERS, {"reviewer_id": reviewer_id, "keep_id": keep_id if keep_id else -1})
+        self.write(_RELEASE_OTHERS, {"reviewer_id": reviewer_id, "keep_id": keep_id if keep_id else -1})
 
     def active_at_start_of(self, clip_id: int) -> int | None:
         """The active clip that now holds the first frame of `clip_id` (itself, or its replacement)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from heaters.adapters.db.gateway import Gateway
+from heaters.adapters.db.gateway import Gateway, begins_here
 from heaters.adapters.db.live import CHANNEL, NOTIFY_VIDEO
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.review import Claim, ReviewEffect
@@ -39,6 +39,7 @@ class LockedTimeline:
     frame_count: int | None
     clips: tuple[Clip, ...]
     claims: dict[int, Claim]
+    event_id: int | None = None  # an id reserved for the action's audit event (`ReviewEvents.append`)
 
 
 # Every change to a video's timeline first takes the video's timeline lock (a transaction-scoped advisory
@@ -48,14 +49,21 @@ class LockedTimeline:
 # query protocol runs each with its own snapshot), so only integers are inlined, never text.
 # Taking the lock also queues the video's live-timeline notice (NOTIFY): PostgreSQL sends it only if the
 # transaction commits, so it costs no round trip of its own, and a refused action (rolled back) sends nothing.
+# And it reserves the id of the action's audit event, so that the event's INSERT needs no answer and travels with
+# the COMMIT (`ReviewEvents.append`); an action refused after it leaves a gap in the ids, nothing else.
 # A review action need not wait for its commit's disk flush (`durable=False`): the setting rides in the same round
-# trip and holds for this transaction only.
+# trip and holds for this transaction only. In a unit of work's `action` the BEGIN rides here too.
+_BEGIN = "BEGIN;"
 _NOT_DURABLE = "SET LOCAL synchronous_commit = off;"
+_RESERVE_EVENT_ID = "nextval(pg_get_serial_sequence('review_events', 'id'))"
 _LOCK_VIDEO_OF_CLIP = """
-    SELECT pg_advisory_xact_lock(hashtext('timeline'), video_id), pg_notify('{channel}', CAST(video_id AS text))
+    SELECT pg_advisory_xact_lock(hashtext('timeline'), video_id), pg_notify('{channel}', CAST(video_id AS text)),
+           {reserve}
     FROM clips WHERE id = {clip_id};
 """
-_LOCK_VIDEO = "SELECT pg_advisory_xact_lock(hashtext('timeline'), {video_id}), pg_notify('{channel}', '{video_id}');"
+_LOCK_VIDEO = (
+    "SELECT pg_advisory_xact_lock(hashtext('timeline'), {video_id}), pg_notify('{channel}', '{video_id}'), {reserve};"
+)
 assert CHANNEL.isidentifier()  # inlined: a plain word
 _TIMELINE_AFTER_LOCK = """
     SELECT c.id, c.start_frame, c.end_frame, c.state, c.group_id, c.claimed_by, u.name, c.claim_expires_at,
@@ -126,8 +134,8 @@ class Timeline(Gateway):
         operation. `durable=False`: the commit does not wait for the disk (see `_NOT_DURABLE`)."""
         clip_id = int(clip_id)
         locked = self._lock_and_read(
-            ("" if durable else _NOT_DURABLE)
-            + _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id, channel=CHANNEL)
+            self._begin_and_durability(durable)
+            + _LOCK_VIDEO_OF_CLIP.format(clip_id=clip_id, channel=CHANNEL, reserve=_RESERVE_EVENT_ID)
             + _timeline_after_lock(_VIDEO_OF_CLIP.format(clip_id=clip_id))
         )
         if locked is None or clip_id not in {c.id for c in locked.clips}:
@@ -141,17 +149,32 @@ class Timeline(Gateway):
         showing the video hears of the change when the transaction commits."""
         video_id = int(video_id)
         return self._lock_and_read(
-            ("" if durable else _NOT_DURABLE)
-            + _LOCK_VIDEO.format(video_id=video_id, channel=CHANNEL)
+            self._begin_and_durability(durable)
+            + _LOCK_VIDEO.format(video_id=video_id, channel=CHANNEL, reserve=_RESERVE_EVENT_ID)
             + _timeline_after_lock(str(video_id))
         )
 
+    def _begin_and_durability(self, durable: bool) -> str:
+        """BEGIN when this statement must carry it; and how the commit reaches the disk: not waited for
+        (`durable=False`), waited for with the video's lock already released (in a unit of work's `action`, see
+        `DeferredWrites.durable_after_commit`), or waited for by the COMMIT itself."""
+        begin = _BEGIN if begins_here(self.conn) else ""
+        if not durable:
+            return begin + _NOT_DURABLE
+        if self._writes is not None and self._writes.active and self._writes.durable_after_commit():
+            return begin + _NOT_DURABLE
+        return begin
+
     def _lock_and_read(self, statements: str) -> LockedTimeline | None:
         cursor = self.conn.connection.cursor()
+        event_id = None
         try:
             cursor.execute(statements)
-            while cursor.nextset():  # the timeline's read is the last statement
-                pass
+            while True:  # the lock's row carries the reserved event id; the timeline's read is the last statement
+                if cursor.description is not None and len(cursor.description) == 3:
+                    event_id = (cursor.fetchone() or (None, None, None))[2]
+                if not cursor.nextset():
+                    break
             rows = cursor.fetchall()
         finally:
             cursor.close()
@@ -169,7 +192,7 @@ class Timeline(Gateway):
             for r in rows
             if r[5] is not None and r[7] is not None
         }
-        return LockedTimeline(video_id, fps, frame_count, clips, claims)
+        return LockedTimeline(video_id, fps, frame_count, clips, claims, event_id)
 
     def read(self, video_id: int) -> tuple[Clip, ...]:
         """The video's active clips by time, unlocked."""
@@ -187,7 +210,7 @@ class Timeline(Gateway):
 
     def announce(self, video_id: int) -> None:
         """Tell every page showing the video that its clips changed, when this transaction commits."""
-        self.conn.execute(NOTIFY_VIDEO, {"video_id": video_id})
+        self.write(NOTIFY_VIDEO, {"video_id": video_id})
 
     def apply_cut_plan(
         self, video_id: int, timeline: Sequence[Clip], plan: CutPlan, reviewer_id: int
@@ -213,10 +236,10 @@ class Timeline(Gateway):
             new_ids = tuple(id_at[s] for s, _ in plan.create)
         after = apply_plan(timeline, plan, new_ids, superseded)  # raises before anything is committed
         if plan.retire:
-            self.conn.execute(_RETIRE_CLIPS, {"ids": list(plan.retire), "superseded": _SUPERSEDED})
+            self.write(_RETIRE_CLIPS, {"ids": list(plan.retire), "superseded": _SUPERSEDED})
         if plan.restore:
             states = [str(s) for s in plan.restore_states]
-            self.conn.execute(_SET_STATES, {"ids": list(plan.restore), "states": states})
+            self.write(_SET_STATES, {"ids": list(plan.restore), "states": states})
         return new_ids, after  # announced by the timeline's lock
 
     def apply_review_effect(self, effect: ReviewEffect, reviewer_id: int, now: datetime) -> None:
@@ -230,10 +253,10 @@ class Timeline(Gateway):
                 "ids": [c.clip_id for c in effect.changes],
                 "states": [str(c.after) for c in effect.changes],
             }
-            self.conn.execute(_APPLY_STATE_CHANGES, params)
+            self.write(_APPLY_STATE_CHANGES, params)
         if effect.group_changes:
             params = {
                 "ids": [g.clip_id for g in effect.group_changes],
                 "group_ids": [g.after for g in effect.group_changes],
             }
-            self.conn.execute(_APPLY_GROUP_CHANGES, params)
+            self.write(_APPLY_GROUP_CHANGES, params)

@@ -23,6 +23,7 @@ from heaters.adapters.db.chunks import Chunks
 from heaters.adapters.db.clips import Clips
 from heaters.adapters.db.connection import Database
 from heaters.adapters.db.embeddings import Embeddings
+from heaters.adapters.db.gateway import DeferredWrites
 from heaters.adapters.db.jobs import Jobs
 from heaters.adapters.db.library import LibraryReads
 from heaters.adapters.db.review_events import ReviewEvents
@@ -40,19 +41,20 @@ class UnitOfWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.videos = Videos(conn)
-        self.clips = Clips(conn)
-        self.chunks = Chunks(conn)
-        self.boundaries = Boundaries(conn)
-        self.timeline = Timeline(conn)
-        self.events = ReviewEvents(conn)
-        self.review_queue = ReviewQueue(conn)
-        self.artifacts = Artifacts(conn)
-        self.embeddings = Embeddings(conn)
-        self.runs = StageRuns(conn)
-        self.jobs = Jobs(conn)
-        self.users = Users(conn)
-        self.library = LibraryReads(conn)
+        self._writes = writes = DeferredWrites(conn)
+        self.videos = Videos(conn, writes)
+        self.clips = Clips(conn, writes)
+        self.chunks = Chunks(conn, writes)
+        self.boundaries = Boundaries(conn, writes)
+        self.timeline = Timeline(conn, writes)
+        self.events = ReviewEvents(conn, writes)
+        self.review_queue = ReviewQueue(conn, writes)
+        self.artifacts = Artifacts(conn, writes)
+        self.embeddings = Embeddings(conn, writes)
+        self.runs = StageRuns(conn, writes)
+        self.jobs = Jobs(conn, writes)
+        self.users = Users(conn, writes)
+        self.library = LibraryReads(conn, writes)
 
     def staged(self, entity: Entity) -> StagedTable:
         """The table the pipeline's stages move `entity` along: the one video-or-clip dispatch."""
@@ -63,6 +65,23 @@ class UnitOfWork:
         """A transaction on this connection (for work that continues on it afterwards, see `autocommit`)."""
         with self.conn.begin():
             yield self
+
+    @contextmanager
+    def action(self) -> Iterator[UnitOfWork]:
+        """One transaction in as few round trips as PostgreSQL allows (a review action, on every key press):
+        BEGIN travels with the video's timeline lock (`Timeline.lock`, `Timeline.lock_of_clip`), and the writes
+        whose results nobody reads (`Gateway.write`) travel with the COMMIT. Statements before the lock run on
+        their own — reads only: a write before the lock would wait for the COMMIT like any other, and the BEGIN is
+        put in front of it there. Rolled back (held writes dropped) if the block raises."""
+        self.autocommit()  # the driver sends no BEGIN of its own; the lock's statement carries it
+        with self.conn.begin():
+            self._writes.active = True
+            try:
+                yield self
+                self._writes.send_with_commit()
+            finally:
+                self._writes.active = False
+                self._writes.discard()
 
     def autocommit(self) -> None:
         """From now on each statement commits on its own (no BEGIN/COMMIT round trips)."""
