@@ -14,7 +14,16 @@ from heaters.services.search import Hit
 
 
 def _path(request: Request, name: str, **params) -> str:
-    return request.app.url_path_for(name, **params)
+    """`url_path_for`, filled in from a template made once per app, route and parameter names: each real call walks
+    every route, and an action's answer needs half a dozen URLs."""
+    templates = request.app.__dict__.setdefault("_heaters_path_templates", {})
+    key = (name, *params)
+    template = templates.get(key)
+    if template is None:
+        template = templates[key] = request.app.url_path_for(name, **{p: f"\x00{p}\x00" for p in params})
+    for param, value in params.items():
+        template = template.replace(f"\x00{param}\x00", str(value))
+    return template
 
 
 def clip_video_url(request: Request, clip_id: int, start_frame: int, end_frame: int) -> str:
