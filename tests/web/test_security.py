@@ -18,6 +18,7 @@ from heaters.services.users import set_password
 from heaters.web.app import create_app
 from heaters.web.security import session_secret
 from tests.web.conftest import PASSWORD, csrf_of, served, sign_in
+from tests.web.test_session_cache import wait_until
 
 # --- the session secret (finding 3, issue 12 item 2)
 
@@ -96,7 +97,10 @@ def test_a_password_change_signs_out_every_session(app, runtime, reviewers):
     with TestClient(app, follow_redirects=False) as laptop, TestClient(app, follow_redirects=False) as phone:
         sign_in(laptop, "ana")
         sign_in(phone, "ana")
-        set_password(runtime.database, "ana", "a brand new password")
+        assert app.state.sessions.wait_usable()  # listening: the password change below is heard
+        heard = app.state.sessions.notices
+        set_password(runtime.database, "ana", "a brand new password")  # as the CLI does, from another process
+        wait_until(lambda: app.state.sessions.notices > heard)  # the database's notice: milliseconds
         assert laptop.get("/api/review/next").status_code == 401
         assert phone.get("/api/review/next").status_code == 401
         sign_in(laptop, "ana", "a brand new password")
