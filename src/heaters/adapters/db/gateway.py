@@ -66,6 +66,11 @@ class DeferredWrites:
             statements.insert(0, "BEGIN")
         self.conn.exec_driver_sql(";\n".join([*statements, "COMMIT", *([_WAIT_FOR_DISK] if wait_for_disk else [])]))
 
+    def begins_with_next_statement(self) -> bool:
+        """Inside an action nothing has begun the transaction on the server yet: the driver is in autocommit and
+        sends no BEGIN of its own, so the next statement (the timeline lock) must carry it."""
+        return self.active and not in_server_transaction(self.conn)
+
     def discard(self) -> None:
         self._statements = []
         self._wait_for_disk = False
@@ -85,12 +90,6 @@ def _driver_sql(conn: Connection, statement: TextClause) -> str:
 def in_server_transaction(conn: Connection) -> bool:
     """The server has a transaction open on this connection (begun by the driver or by a statement of ours)."""
     return conn.connection.driver_connection.info.transaction_status != TransactionStatus.IDLE
-
-
-def begins_here(conn: Connection) -> bool:
-    """A transaction is open for SQLAlchemy but not yet on the server: the connection is in autocommit (an
-    `UnitOfWork.action`), so the driver sends no BEGIN of its own — the next statement must carry it."""
-    return conn.in_transaction() and conn.connection.driver_connection.autocommit and not in_server_transaction(conn)
 
 
 class Gateway:

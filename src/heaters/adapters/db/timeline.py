@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from heaters.adapters.db.gateway import Gateway, begins_here
+from heaters.adapters.db.gateway import Gateway
 from heaters.adapters.db.live import CHANNEL, NOTIFY_VIDEO
 from heaters.domain.errors import NotFound, Refused
 from heaters.domain.review import Claim, ReviewEffect
@@ -158,7 +158,7 @@ class Timeline(Gateway):
         """BEGIN when this statement must carry it; and how the commit reaches the disk: not waited for
         (`durable=False`), waited for with the video's lock already released (in a unit of work's `action`, see
         `DeferredWrites.durable_after_commit`), or waited for by the COMMIT itself."""
-        begin = _BEGIN if begins_here(self.conn) else ""
+        begin = _BEGIN if self._writes is not None and self._writes.begins_with_next_statement() else ""
         if not durable:
             return begin + _NOT_DURABLE
         if self._writes is not None and self._writes.active and self._writes.durable_after_commit():
