@@ -314,9 +314,13 @@ def _act(
 
 def _hold_in_action(uow: UnitOfWork, settings: Settings, reviewer_id: int, focus: int | None, now: datetime) -> None:
     """The clip the reviewer sees next, when the action names it (a new piece, a restored clip), is held in the
-    action's own transaction: no other reviewer's claim can take it between the commit and the page read."""
+    action's own transaction: no other reviewer's claim can take it between the commit and the page read. The
+    reviewer's other claims are let go in the same COMMIT (one clip at a time), not by a round trip after the page
+    read; that statement never waits (rows locked by others are passed over), so holding the video's lock here
+    cannot deadlock it."""
     if focus is not None:
         uow.review_queue.hold(reviewer_id, focus, now, lease_end(settings, now))
+        uow.review_queue.release_others(reviewer_id, focus)
 
 
 @dataclass(frozen=True)
