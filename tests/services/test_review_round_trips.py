@@ -136,3 +136,24 @@ def _later():
     from datetime import timedelta
 
     return _now() + timedelta(minutes=5)
+
+
+def test_held_writes_keep_every_value_exactly(runtime, ana):
+    """Writes held for the COMMIT are bound on the client (psycopg's quoting): awkward text arrives unchanged."""
+    make_video(runtime, cuts=(50,))
+    first = review.next_page(runtime, ana.id).clip
+    awkward = {"note": 'it\'s 100% \\ done; DROP TABLE clips; -- ünïcödé ✓ $defer$ "quoted"'}
+    with connection(runtime.database) as uow:
+        with uow.action():
+            locked = uow.timeline.lock_of_clip(first.id)
+            uow.events.append(
+                actor_id=ana.id,
+                video_id=first.video_id,
+                clip_id=first.id,
+                action="approve",
+                payload=awkward,
+                inverse=None,
+                reserved_id=locked.event_id,
+            )
+        stored = uow.conn.execute(text("SELECT id, payload FROM review_events")).one()
+    assert tuple(stored) == (locked.event_id, awkward)

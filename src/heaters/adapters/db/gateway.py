@@ -64,7 +64,8 @@ class DeferredWrites:
             if not statements:
                 return
             statements.insert(0, "BEGIN")
-        self.conn.exec_driver_sql(";\n".join([*statements, "COMMIT", *([_WAIT_FOR_DISK] if wait_for_disk else [])]))
+        batch = ";\n".join([*statements, "COMMIT", *([_WAIT_FOR_DISK] if wait_for_disk else [])])
+        _run_plain(self.conn, batch)
 
     def begins_with_next_statement(self) -> bool:
         """Inside an action nothing has begun the transaction on the server yet: the driver is in autocommit and
@@ -74,6 +75,12 @@ class DeferredWrites:
     def discard(self) -> None:
         self._statements = []
         self._wait_for_disk = False
+
+
+def _run_plain(conn: Connection, sql: str) -> None:
+    """Run SQL text as it is: no parameters, so the driver reads no placeholders in it (a bound value may hold a
+    '%'), and the simple query protocol, which runs several statements from one message."""
+    conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
 
 
 _COMPILED: dict[int, tuple[TextClause, str]] = {}
@@ -102,6 +109,6 @@ class Gateway:
         if self._writes is not None and self._writes.active:
             self._writes.add(statement, params)
         elif isinstance(statement, str):
-            self.conn.exec_driver_sql(statement)
+            _run_plain(self.conn, statement)
         else:
             self.conn.execute(statement, params or {})
