@@ -41,6 +41,9 @@ class StripMedia:
 
 def clip_media(runtime: Runtime, clip_id: int) -> ClipMedia:
     with connection(runtime.database) as uow:
+        # Every clip request starts here: plain reads, each atomic on its own (under READ COMMITTED a transaction
+        # would give each its own snapshot anyway), so no BEGIN/ROLLBACK round trips around them.
+        uow.autocommit()
         clip = uow.clips.get(clip_id)
         video = uow.videos.get(clip.video_id) if clip is not None else None
         chunks = uow.chunks.of_video(video.id) if video is not None and not video.proxy_key else []
@@ -87,6 +90,7 @@ def write_clip_file(runtime: Runtime, media: ClipMedia, path: Path) -> Path:
 
 def strip_media(runtime: Runtime, video_id: int) -> StripMedia:
     with connection(runtime.database) as uow:
+        uow.autocommit()  # one read (see clip_media)
         video = uow.videos.get(video_id)
     if video is None:
         raise NotFound(f"no video {video_id}")
