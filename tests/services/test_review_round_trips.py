@@ -56,8 +56,10 @@ def round_trips(path: Path) -> list[str]:
     return [line.split("\t")[2] for line in sent if line.split("\t")[2] in ("Query", "Sync")]
 
 
-def statements(path: Path) -> list[str]:
-    return re.findall(r'^F\t\d+\tQuery\t "(.{0,40})', path.read_text(), re.M)
+def queries(path: Path) -> list[str]:
+    """The text of each simple-protocol Query sent (the trace writes it as it is, newlines included)."""
+    messages = re.findall(r'^F\t\d+\tQuery\t "(.*?)"\n(?=[FB]\t)', path.read_text(), re.M | re.S)
+    return [m.strip() for m in messages]
 
 
 @pytest.mark.parametrize("action", ["approve", "skip", "archive"])
@@ -70,7 +72,10 @@ def test_a_decision_costs_three_round_trips(runtime, ana, tmp_path, action):
     assert answer.state.clip is not None and answer.state.clip.id != first.id
     # BEGIN + lock + timeline read; writes + event + COMMIT (+ the wait for the disk); claim + next page
     assert len(round_trips(log)) == 3, log.read_text()
-    assert statements(log)[0].lstrip().startswith("BEGIN;")
+    lock, writes = queries(log)[:2]
+    assert lock.startswith("BEGIN;") and "SET LOCAL synchronous_commit = off;" in lock  # lock let go at COMMIT …
+    assert "INSERT INTO review_events" in writes and "UPDATE clips" in writes
+    assert re.search(r"COMMIT;\s*SELECT pg_logical_emit_message\(false, 'heaters', 'durable', true\)$", writes)
 
 
 def test_an_undo_costs_four_round_trips(runtime, ana, tmp_path):
