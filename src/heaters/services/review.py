@@ -10,7 +10,8 @@ An action runs as a unit of work's `action`, in two round trips: BEGIN travels w
 the audit event's id), then every write, the event included, travels with the COMMIT. The video's lock — which
 every reviewer on the video needs for their next key — is let go at COMMIT, before the disk flush, which the same
 round trip then waits for: the answer still comes back only once the action is on disk
-(`HEATERS_REVIEW_DURABLE_COMMIT`). One more round trip claims and reads the clip to show next.
+(`HEATERS_REVIEW_DURABLE_COMMIT`). The claim and read of the clip to show next follow in that same round trip,
+after the COMMIT: a decision costs two round trips, an undo three (it reads the history first).
 
 There is one path for "act, then show what comes next" — `act_and_show` / `undo_and_show` — used by the
 web API, the tests and the benchmark alike; `next_page` and `open_page` show a clip without acting.
@@ -18,6 +19,7 @@ web API, the tests and the benchmark alike; `next_page` and `open_page` show a c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -239,10 +241,11 @@ def act_and_show(
     the rules say no (HeldByAnother when another reviewer holds a clip it would change)."""
     now = datetime.now(UTC)
     with connection(runtime.database) as uow:
-        with uow.action():  # BEGIN rides with the timeline lock, the writes with the COMMIT
+        with uow.action():  # BEGIN rides with the timeline lock, the writes and the next page's read with the COMMIT
             moves = _Frames(frame, to_frame, delta)
             result = _act(uow, runtime.settings, reviewer_id, clip_id, ActionKind(action), moves, now)
-        return _answer(uow, runtime.settings, reviewer_id, clip_id, result, now, queue_video)
+            show = _answer_after_commit(uow, runtime.settings, reviewer_id, clip_id, result, now, queue_video)
+        return show()
 
 
 def undo_and_show(
@@ -255,7 +258,8 @@ def undo_and_show(
     with connection(runtime.database) as uow:
         with uow.action():  # the history is read before the lock, on its own; then as `act_and_show`
             result = _undo(uow, runtime.settings, reviewer_id, now, event_id)
-        return _answer(uow, runtime.settings, reviewer_id, -1, result, now, queue_video)
+            show = _answer_after_commit(uow, runtime.settings, reviewer_id, -1, result, now, queue_video)
+        return show()
 
 
 def _act(
@@ -314,13 +318,9 @@ def _act(
 
 def _hold_in_action(uow: UnitOfWork, settings: Settings, reviewer_id: int, focus: int | None, now: datetime) -> None:
     """The clip the reviewer sees next, when the action names it (a new piece, a restored clip), is held in the
-    action's own transaction: no other reviewer's claim can take it between the commit and the page read. The
-    reviewer's other claims are let go in the same COMMIT (one clip at a time), not by a round trip after the page
-    read; that statement never waits (rows locked by others are passed over), so holding the video's lock here
-    cannot deadlock it."""
+    action's own transaction: no other reviewer's claim can take it between the commit and the page read."""
     if focus is not None:
         uow.review_queue.hold(reviewer_id, focus, now, lease_end(settings, now))
-        uow.review_queue.release_others(reviewer_id, focus)
 
 
 @dataclass(frozen=True)
@@ -515,24 +515,37 @@ def _rewrite_manifest_if_exported(uow: UnitOfWork, video_id: int, timeline, effe
 # --- what comes next
 
 
-def _answer(
+def _answer_after_commit(
     uow: UnitOfWork, settings, reviewer_id: int, acted_on: int, result: ActionResult, now, queue_video=None
-) -> Answer:
-    """After the action's transaction: it has released the video's timeline, which every reviewer working on
-    that video needs for their next action, so the claim and the page read run after it, not under it — each
-    a single statement, atomic on its own (autocommit: no BEGIN/COMMIT round trips)."""
-    uow.autocommit()
+) -> Callable[[], Answer]:
+    """Inside the action, once it is decided: what the reviewer sees next. Its claim and page read are one
+    statement sent right after the COMMIT, in the COMMIT's round trip — after it, not under it: the COMMIT has
+    released the video's timeline, which every reviewer working on that video needs for their next action, and the
+    statement runs on its own, atomic (autocommit). Returns the step that builds the answer from what it read."""
     focus = _focus(acted_on, result)
     if result.focus_clip_id is not None and result.focus_clip_id != focus:
         uow.review_queue.hold(reviewer_id, result.focus_clip_id, now, lease_end(settings, now))
     if focus is not None:
-        state = _held_state(uow, settings, reviewer_id, focus, now)
-    else:
-        after = result.acted_at
-        # never hand back the clip just acted on (a skipped clip stays in the queue, for later)
-        wanted = _Next(after=after, exclude_id=acted_on if acted_on > 0 else None, only_video=queue_video)
-        state = _claim_next_state(uow, settings, reviewer_id, now, wanted)
-    return Answer(result, replace(state, queue_video=queue_video))
+        # One clip at a time: the reviewer's other claims are let go in the action's COMMIT (a statement that never
+        # waits — rows locked by others are passed over — so it cannot deadlock under the video's lock).
+        uow.review_queue.release_others(reviewer_id, focus)
+        uow.review_queue.hold_and_page_after_commit(reviewer_id, focus, now, lease_end(settings, now), PREFETCH)
+
+        def held() -> Answer:
+            state = _held_state_of(uow, reviewer_id, focus, now, uow.review_queue.page_after_commit())
+            return Answer(result, replace(state, queue_video=queue_video))
+
+        return held
+    # never hand back the clip just acted on (a skipped clip stays in the queue, for later)
+    wanted = _Next(after=result.acted_at, exclude_id=acted_on if acted_on > 0 else None, only_video=queue_video)
+    uow.review_queue.claim_next_and_page_after_commit(reviewer_id, tuple(UNDER_REVIEW), now, lease_end(settings, now),
+        PREFETCH, after=wanted.after, exclude_id=wanted.exclude_id, only_video=wanted.only_video)  # fmt: skip
+
+    def claimed() -> Answer:
+        state = _claimed_state_of(uow, reviewer_id, now, wanted, uow.review_queue.page_after_commit())
+        return Answer(result, replace(state, queue_video=queue_video))
+
+    return claimed
 
 
 def _focus(acted_on: int, result: ActionResult) -> int | None:
@@ -555,6 +568,10 @@ class _Next:
 
 def _held_state(uow: UnitOfWork, settings, reviewer_id: int, clip_id: int, now: datetime) -> PageState:
     page = uow.review_queue.hold_and_page(reviewer_id, clip_id, now, lease_end(settings, now), PREFETCH)
+    return _held_state_of(uow, reviewer_id, clip_id, now, page)
+
+
+def _held_state_of(uow: UnitOfWork, reviewer_id: int, clip_id: int, now: datetime, page: ClipPage | None) -> PageState:
     if page is None:
         raise NotFound(f"no clip {clip_id}")
     view = view_of(page, reviewer_id, now)
@@ -574,6 +591,10 @@ def _claim_next_state(uow: UnitOfWork, settings, reviewer_id: int, now: datetime
         exclude_id=wanted.exclude_id,
         only_video=wanted.only_video,
     )
+    return _claimed_state_of(uow, reviewer_id, now, wanted, page)
+
+
+def _claimed_state_of(uow: UnitOfWork, reviewer_id: int, now: datetime, wanted: _Next, page: ClipPage | None):
     if page is None or page.holds_others:
         uow.review_queue.release_others(reviewer_id, page.id if page is not None else None)
     if page is None:

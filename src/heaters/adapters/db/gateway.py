@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, TextClause
+from sqlalchemy.exc import DBAPIError
 
 # Waits until the WAL is on disk up to this point, which lies after the COMMIT just sent: that commit is then
 # durable. PostgreSQL 17+ (`flush`); any role may call it; the message itself is a few bytes nobody decodes.
@@ -36,6 +38,8 @@ class DeferredWrites:
         self.active = False
         self._statements: list[str] = []
         self._wait_for_disk = False
+        self._read_after: str | None = None
+        self.row_after_commit: tuple[Any, ...] | None = None  # the first row of `read_after_commit`'s statement
 
     def durable_after_commit(self) -> bool:
         """Commit without holding locks through the disk flush, then wait for it (see above); False when the
@@ -46,13 +50,21 @@ class DeferredWrites:
         return True
 
     def add(self, statement: TextClause | str, params: dict[str, Any] | None) -> None:
+        self._statements.append(self._bound(statement, params))
+
+    def read_after_commit(self, statement: TextClause, params: dict[str, Any]) -> None:
+        """Run `statement` right after the COMMIT (and its wait for the disk), in the same round trip, on its own
+        (not in the transaction: whatever it locks is not held while the transaction's locks are); its first row is
+        `row_after_commit` once `send_with_commit` returns."""
+        self._read_after = self._bound(statement, params)
+
+    def _bound(self, statement: TextClause | str, params: dict[str, Any] | None) -> str:
         if isinstance(statement, str):
             if params:
                 raise ValueError("a plain SQL string is sent as it is: no parameters")
-            self._statements.append(statement)
-            return
+            return statement
         driver = self.conn.connection.driver_connection
-        self._statements.append(ClientCursor(driver).mogrify(_driver_sql(self.conn, statement), params or {}))
+        return ClientCursor(driver).mogrify(_driver_sql(self.conn, statement), params or {})
 
     def send_with_commit(self) -> None:
         """The held writes and COMMIT, in one round trip (BEGIN first if nothing began the transaction yet, so the
@@ -60,12 +72,16 @@ class DeferredWrites:
         no-op."""
         statements, self._statements = self._statements, []
         wait_for_disk, self._wait_for_disk = self._wait_for_disk, False
-        if not in_server_transaction(self.conn):
-            if not statements:
-                return
-            statements.insert(0, "BEGIN")
-        batch = ";\n".join([*statements, "COMMIT", *([_WAIT_FOR_DISK] if wait_for_disk else [])])
-        _run_plain(self.conn, batch)
+        read_after, self._read_after = self._read_after, None
+        batch: list[str] = []
+        if in_server_transaction(self.conn) or statements:
+            begin = [] if in_server_transaction(self.conn) else ["BEGIN"]
+            batch = [*begin, *statements, "COMMIT", *([_WAIT_FOR_DISK] if wait_for_disk else [])]
+        if read_after is None:
+            if batch:
+                _run_plain(self.conn, ";\n".join(batch))
+            return
+        self.row_after_commit = _last_row(self.conn, ";\n".join([*batch, read_after]))
 
     def begins_with_next_statement(self) -> bool:
         """Inside an action nothing has begun the transaction on the server yet: the driver is in autocommit and
@@ -75,12 +91,28 @@ class DeferredWrites:
     def discard(self) -> None:
         self._statements = []
         self._wait_for_disk = False
+        self._read_after = None
 
 
 def _run_plain(conn: Connection, sql: str) -> None:
     """Run SQL text as it is: no parameters, so the driver reads no placeholders in it (a bound value may hold a
     '%'), and the simple query protocol, which runs several statements from one message."""
     conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
+
+
+def _last_row(conn: Connection, sql: str) -> tuple[Any, ...] | None:
+    """Run SQL text of several statements (as `_run_plain`) and return the first row of the last one's result."""
+    cursor = conn.connection.cursor()
+    try:
+        try:
+            cursor.execute(sql)
+        except psycopg.Error as exc:  # as SQLAlchemy would raise it (the edges map its DataError, for one)
+            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+        while cursor.nextset():  # the read is the last statement
+            pass
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
 _COMPILED: dict[int, tuple[TextClause, str]] = {}

@@ -133,6 +133,35 @@ def _page(row) -> ClipPage | None:
     return ClipPage(*row) if row is not None else None
 
 
+def _hold_params(reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime, prefetch: int) -> dict:
+    return {
+        "reviewer_id": reviewer_id,
+        "clip_id": clip_id,
+        "now": now,
+        "expires_at": expires_at,
+        "prefetch": prefetch,
+        "pending": _PENDING,
+        "superseded": _SUPERSEDED,
+    }
+
+
+def _claim_params(reviewer_id, queue_states, now, expires_at, prefetch, after, exclude_id, only_video) -> dict:
+    return {
+        "reviewer_id": reviewer_id,
+        "queue_states": [str(s) for s in queue_states],
+        "now": now,
+        "expires_at": expires_at,
+        "prefetch": prefetch,
+        "pending": _PENDING,
+        "superseded": _SUPERSEDED,
+        "skip": _SKIP,
+        "exclude_id": exclude_id if exclude_id is not None else -1,
+        "only_video": only_video,
+        "prefer_video": after[0] if after else None,
+        "prefer_start": after[1] if after else 0,
+    }
+
+
 class ReviewQueue(Gateway):
     def hold(self, reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime) -> None:
         """The reviewer holds the clip until `expires_at`, unless another reviewer's lease on it still runs."""
@@ -143,15 +172,7 @@ class ReviewQueue(Gateway):
         self, reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime, prefetch: int
     ) -> ClipPage | None:
         """`hold` the clip, then its `clip_page`, in one round trip."""
-        params = {
-            "reviewer_id": reviewer_id,
-            "clip_id": clip_id,
-            "now": now,
-            "expires_at": expires_at,
-            "prefetch": prefetch,
-            "pending": _PENDING,
-            "superseded": _SUPERSEDED,
-        }
+        params = _hold_params(reviewer_id, clip_id, now, expires_at, prefetch)
         return _page(self.conn.execute(_HOLD_THEN_PAGE, params).first())
 
     def claim_next_and_page(
@@ -169,21 +190,40 @@ class ReviewQueue(Gateway):
         """Claim the next clip of the queue, then its `clip_page`, in one round trip; None when nothing is left.
         `after` (video id, start frame): the clip just acted on, whose video comes first; `exclude_id`: a clip
         not to hand back (the one just skipped); `only_video`: a per-video queue."""
-        params = {
-            "reviewer_id": reviewer_id,
-            "queue_states": [str(s) for s in queue_states],
-            "now": now,
-            "expires_at": expires_at,
-            "prefetch": prefetch,
-            "pending": _PENDING,
-            "superseded": _SUPERSEDED,
-            "skip": _SKIP,
-            "exclude_id": exclude_id if exclude_id is not None else -1,
-            "only_video": only_video,
-            "prefer_video": after[0] if after else None,
-            "prefer_start": after[1] if after else 0,
-        }
+        params = _claim_params(reviewer_id, queue_states, now, expires_at, prefetch, after, exclude_id, only_video)
         return _page(self.conn.execute(_CLAIM_NEXT_THEN_PAGE, params).first())
+
+    # Inside a unit of work's `action`: the same reads, sent right after its COMMIT in the COMMIT's round trip (not
+    # under the action's locks); the page is `page_after_commit()` once the action's block has ended.
+
+    def hold_and_page_after_commit(
+        self, reviewer_id: int, clip_id: int, now: datetime, expires_at: datetime, prefetch: int
+    ) -> None:
+        self._read_after_commit(_HOLD_THEN_PAGE, _hold_params(reviewer_id, clip_id, now, expires_at, prefetch))
+
+    def claim_next_and_page_after_commit(
+        self,
+        reviewer_id: int,
+        queue_states: tuple[str, ...],
+        now: datetime,
+        expires_at: datetime,
+        prefetch: int,
+        *,
+        after: tuple[int, int] | None = None,
+        exclude_id: int | None = None,
+        only_video: int | None = None,
+    ) -> None:
+        params = _claim_params(reviewer_id, queue_states, now, expires_at, prefetch, after, exclude_id, only_video)
+        self._read_after_commit(_CLAIM_NEXT_THEN_PAGE, params)
+
+    def page_after_commit(self) -> ClipPage | None:
+        assert self._writes is not None
+        return _page(self._writes.row_after_commit)
+
+    def _read_after_commit(self, statement, params: dict) -> None:
+        if self._writes is None or not self._writes.active:
+            raise RuntimeError("a read after the commit belongs inside a unit of work's action")
+        self._writes.read_after_commit(statement, params)
 
     def release_others(self, reviewer_id: int, keep_id: int | None) -> None:
         """Let go of every claim of this reviewer but `keep_id` (see `_RELEASE_OTHERS`)."""
