@@ -100,14 +100,12 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
         "features": storage_keys.features_key(video.id),
     }
     with _scratch(runtime, f"preprocess-{video.id}") as work:
-        # (the probe of the chunk plan has fetched the original already)
-        source = chunked.originals.path(runtime, video.original_key) if settings.chunk_seconds > 0 else None
-        source = source or _local_copy(runtime, video.original_key, work)
+        # one sequential read of the whole original: a local copy (S3) is the fastest way to decode it
+        source = runtime.storage.local_path(video.original_key) or _local_copy(runtime, video.original_key, work)
         result = run_preprocess(source, work, proxy_crf=settings.proxy_crf, limits=limits, progress=progress)
         runtime.storage.put_file(keys["master"], result.master_path, content_type="video/x-matroska")
         runtime.storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
         runtime.storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
-    chunked.originals.release(video.original_key)
 
     preprocessed = Preprocessed(
         master_key=keys["master"],
@@ -132,12 +130,13 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
 def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
     """The stored object as a local file: in place for local storage, else downloaded into `work`.
 
-    Originals are user-supplied files, so they are decoded from a local copy (media is opened from local
-    files only; see bench/original_read.py for download-then-decode against decoding by byte ranges)."""
+    The single-job preprocess reads the whole original once, from a local copy (bench/original_read.py:
+    download-then-decode against decoding by byte ranges); a chunk reads only its part of the original by
+    byte ranges (`chunked.original_source`). Either way FFmpeg never gets a URL for a user-supplied file."""
     path = runtime.storage.local_path(key)
     if path is not None:
         return path
-    return runtime.storage.download_to(key, work / f"original{Path(key).suffix}")
+    return runtime.storage.download_to(key, work / Path(key).name)
 
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:

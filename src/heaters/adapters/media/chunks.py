@@ -14,15 +14,17 @@ from __future__ import annotations
 import heapq
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
 
 from heaters.adapters.media.analysis import load_features
-from heaters.adapters.media.inputs import open_media
+from heaters.adapters.media.inputs import as_source, open_media
 from heaters.adapters.media.preprocess import (
     FEATURES_FILENAME,
     SEEK_MARGIN_FRAMES,
@@ -77,7 +79,7 @@ def preprocess_chunk(
 
     The last chunk (`slots.stop` None) runs to the end of the video; any chunk may come out shorter than
     asked when the video ends inside it (a duration estimate is only an estimate): `frame_count` says."""
-    source, out_dir = Path(source), Path(out_dir)
+    source, out_dir = as_source(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = {
         "master": out_dir / MASTER_SEGMENT,
@@ -117,7 +119,7 @@ def preprocess_audio(source: Path | str, info: ProbeInfo, out_dir: Path | str) -
     exactly as the one-pass code does (same retiming, same encoders). None when the source has no audio."""
     if not info.has_audio:
         return None
-    source, out_dir = Path(source), Path(out_dir)
+    source, out_dir = as_source(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = [out_dir / MASTER_AUDIO, out_dir / PROXY_AUDIO]
     temp = [path.with_name(f".{path.stem}.partial{path.suffix}") for path in final]
@@ -206,14 +208,15 @@ def assemble(
 def assemble_into(
     segments: Sequence[Segment],
     audio: tuple[Path | str, Path | str] | None,
-    out: dict[str, Path],
+    out: dict[str, Path | BinaryIO],
     rate: Fraction,
     *,
     read_features: Callable[[Path | str], np.ndarray] = load_features,
 ) -> int:
     """Stream-copy the segments (in order, contiguous) and the audio into out["master"], out["proxy"] and
-    out["features"]; returns the frame count. Memory stays bounded: packets are interleaved by time as
-    they are read, features are appended through a memory map."""
+    out["features"] (local paths, or seekable file objects such as a streaming upload); returns the frame
+    count. Memory stays bounded: packets are interleaved by time as they are read, features are written
+    one segment at a time."""
     segments = [s for s in sorted(segments, key=lambda s: s.first) if s.frame_count > 0]
     expected = 0
     for segment in segments:
@@ -243,15 +246,19 @@ def assemble_into(
     return expected
 
 
-def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path, read) -> None:
-    merged = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=(frame_count, FEATURE_SIZE))
-    row = 0
-    for path in paths:
-        part = read(path)
-        merged[row : row + len(part)] = part
-        row += len(part)
-    merged.flush()
-    del merged
+def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path | BinaryIO, read) -> None:
+    """One .npy of (frame_count, FEATURE_SIZE) uint8 rows, written front to back (no seek, no memory map)."""
+    with ExitStack() as stack:
+        stream = stack.enter_context(open(out, "wb")) if isinstance(out, Path) else out
+        header = {"descr": "|u1", "fortran_order": False, "shape": (frame_count, FEATURE_SIZE)}
+        np.lib.format.write_array_header_1_0(stream, header)
+        row = 0
+        for path in paths:
+            part = np.ascontiguousarray(read(path), dtype=np.uint8)
+            if part.ndim != 2 or part.shape[1] != FEATURE_SIZE or row + len(part) > frame_count:
+                raise HeatersError(f"feature segments hold more rows than {frame_count} frames, or bad rows")
+            stream.write(part.tobytes())
+            row += len(part)
     if row != frame_count:
         raise HeatersError(f"feature segments hold {row} rows for {frame_count} frames")
 
@@ -289,14 +296,21 @@ def _audio_packets(path: Path | str) -> Iterator[tuple[Fraction, int, av.Packet]
 def _concat(
     segments: Sequence[tuple[int, Path | str]],
     audio: Path | str | None,
-    out: Path,
+    out: Path | BinaryIO,
     container_format: str,
     options: dict[str, str],
     rate: Fraction,
 ) -> None:
+    if isinstance(out, Path):
+        target, buffer_size = str(out), 32768
+    else:
+        # `+faststart` moves the MP4 index to the front by reading the whole file back, which a streaming
+        # upload cannot give: the index stays at the end (FFmpeg, the proxy's only reader, seeks to it).
+        target, buffer_size = out, 1024 * 1024
+        options = {k: v for k, v in options.items() if not (k == "movflags" and "faststart" in v)}
     with open_media(segments[0][1], "chunk segment", derived=True) as first:
         template_video = first.streams.video[0]
-        with av.open(str(out), "w", format=container_format, options=options) as output:
+        with av.open(target, "w", format=container_format, options=options, buffer_size=buffer_size) as output:
             vout = output.add_stream_from_template(template_video)
             vout.time_base = 1 / rate if container_format == "mp4" else vout.time_base
             aout = None
