@@ -208,7 +208,6 @@ class ScratchWatcher:
         self._thread.join()
 
 
-
 def test_chunked_on_s3_with_a_clip_played_from_segments_before_the_end(
     runtime,
     cut_video,

@@ -31,6 +31,7 @@ from heaters.adapters.media.preprocess import (
     Progress,
     SeekMissed,
     Slots,
+    _check_free_space,
     _decode,
     _demux,
     _EncoderThread,
@@ -87,6 +88,7 @@ def preprocess_chunk(
         "features": out_dir / FEATURES_SEGMENT,
     }
     temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
+    _check_free_space(source, info, out_dir, slots)
     try:
         for margin in SEEK_MARGINS:  # further back when a container's index lands too late
             try:

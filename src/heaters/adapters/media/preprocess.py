@@ -383,8 +383,13 @@ def estimated_output_bytes(info: ProbeInfo) -> int:
     return int(raw * (_MASTER_RAW_RATIO + _PROXY_RAW_RATIO))
 
 
-def _check_free_space(source: Path, info: ProbeInfo, out_dir: Path) -> None:
+def _check_free_space(source: Path, info: ProbeInfo, out_dir: Path, slots: Slots = ALL_SLOTS) -> None:
     needed = estimated_output_bytes(info)
+    if slots != ALL_SLOTS:  # a chunk writes its share of the frames
+        rate = choose_output_rate(info.average_rate, info.nominal_rate)
+        total = max(1, round(info.duration_seconds * rate))
+        stop = total if slots.stop is None else min(slots.stop, total)
+        needed = needed * max(0, stop - slots.first) // total
     free = shutil.disk_usage(out_dir).free
     if needed > free:
         raise NotEnoughSpace(
