@@ -166,7 +166,9 @@ def _assemble(runtime: Runtime, video: VideoRecord, chunks, progress: Progress) 
                 for name, key in keys.items()
             }
             read = lambda key: _load_npy(storage.read_bytes(key))  # noqa: E731
-            frame_count = assemble_into(segments, audio, targets, rate, read_features=read)
+            frame_count = assemble_into(
+                segments, audio, targets, rate, read_features=read, max_output_bytes=runtime.settings.max_output_bytes
+            )
             progress(0.99)
     finally:
         shutil.rmtree(work, ignore_errors=True)

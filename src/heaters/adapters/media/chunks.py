@@ -39,7 +39,7 @@ from heaters.adapters.media.preprocess import (
     _retime_audio,
 )
 from heaters.adapters.media.probe import MediaLimits, ProbeInfo
-from heaters.domain.errors import HeatersError
+from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.framegrid import choose_output_rate
 from heaters.domain.profiles import DEFAULT_PROXY_CRF, master_profile, proxy_profile
 from heaters.domain.shots import FEATURE_SIZE
@@ -187,6 +187,7 @@ def assemble(
     rate: Fraction,
     *,
     read_features: Callable[[Path | str], np.ndarray] = load_features,
+    max_output_bytes: int | None = None,
 ) -> Assembled:
     """`assemble_into` out_dir/{master.mkv, proxy.mp4, features.npy} (temporary names, renamed at the end)."""
     out_dir = Path(out_dir)
@@ -198,7 +199,9 @@ def assemble(
     }
     temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
     try:
-        frames = assemble_into(segments, audio, temp, rate, read_features=read_features)
+        frames = assemble_into(
+            segments, audio, temp, rate, read_features=read_features, max_output_bytes=max_output_bytes
+        )
         for key in final:
             os.replace(temp[key], final[key])
     finally:
@@ -214,11 +217,13 @@ def assemble_into(
     rate: Fraction,
     *,
     read_features: Callable[[Path | str], np.ndarray] = load_features,
+    max_output_bytes: int | None = None,
 ) -> int:
     """Stream-copy the segments (in order, contiguous) and the audio into out["master"], out["proxy"] and
     out["features"] (local paths, or seekable file objects such as a streaming upload); returns the frame
     count. Memory stays bounded: packets are interleaved by time as they are read, features are written
-    one segment at a time."""
+    one segment at a time. `max_output_bytes` is the video's output budget (each chunk was held to it on
+    its own; here the whole): BadInput as soon as the copied bytes pass it."""
     segments = [s for s in sorted(segments, key=lambda s: s.first) if s.frame_count > 0]
     expected = 0
     for segment in segments:
@@ -228,6 +233,7 @@ def assemble_into(
     if not segments:
         raise HeatersError("no chunk segment holds any frame")
     master, proxy = master_profile(), proxy_profile()
+    budget = _Budget(max_output_bytes)
     _concat(
         [(s.first, s.master_path) for s in segments],
         audio[0] if audio else None,
@@ -235,6 +241,7 @@ def assemble_into(
         master.container,
         master.container_option_dict(),
         rate,
+        budget,
     )
     _concat(
         [(s.first, s.proxy_path) for s in segments],
@@ -243,9 +250,25 @@ def assemble_into(
         proxy.container,
         proxy.container_option_dict(),
         rate,
+        budget,
     )
+    budget.spend(expected * FEATURE_SIZE)
     _append_features([s.features_path for s in segments], expected, out["features"], read_features)
     return expected
+
+
+class _Budget:
+    """Bytes copied so far against the video's output budget (None: no budget)."""
+
+    def __init__(self, limit: int | None):
+        self.limit, self.spent = limit, 0
+
+    def spend(self, count: int) -> None:
+        self.spent += count
+        if self.limit is not None and self.spent > self.limit:
+            raise BadInput(
+                f"the assembled video passes {self.limit:,} bytes, the output budget (HEATERS_MAX_OUTPUT_BYTES)"
+            )
 
 
 def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path | BinaryIO, read) -> None:
@@ -302,6 +325,7 @@ def _concat(
     container_format: str,
     options: dict[str, str],
     rate: Fraction,
+    budget: _Budget,
 ) -> None:
     if isinstance(out, Path):
         target, buffer_size = str(out), 32768
@@ -326,6 +350,7 @@ def _concat(
                 if audio is not None:
                     packets = heapq.merge(packets, _audio_packets(audio), key=lambda item: (item[0], item[1]))
                 for _, kind, packet in packets:
+                    budget.spend(packet.size)
                     packet.stream = streams[kind]
                     output.mux(packet)
             finally:
