@@ -79,6 +79,9 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     assert (video.state, video.last_error, video.frame_count, video.fps) == ("scenes_detected", None, FRAMES, 25.0)
     assert sorted(c.index for c in chunks) == [-1, *range(10)] and {c.state for c in chunks} == {"done"}
     assert sorted(r.entity_id for r in runs if r.outcome == "done") == sorted(c.id for c in chunks)
+    # frame order with the audio third: it never delays the first clip, and never runs alone at the end
+    index_of = {c.id: c.index for c in chunks}
+    assert [index_of[r.entity_id] for r in sorted(runs, key=lambda r: r.started_at)] == [0, 1, -1, *range(2, 10)]
 
     storage = runtime.storage
     master, proxy = storage.local_path(video.master_key), storage.local_path(video.proxy_key)
@@ -91,14 +94,14 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     features = np.load(storage.local_path(video.features_key))
     assert np.array_equal(features, np.load(one_pass.features_path))
 
-    # progressive: the clips ending settle_frames (178 here) before the end existed before the video was
-    # preprocessed (settled as chunks finished; the audio chunk runs last): [0, 50) … [249, 301)
+    # progressive: the clips ending settle_frames (178 here) before the last chunk's start existed before the
+    # video was preprocessed (settled as chunks finished; the last chunk's run assembles at once): [0, 50) … [200, 249)
     with runtime.database.sessions() as session:
         preprocessed_at = session.scalar(
             select(StageRun.finished_at).where(StageRun.stage == "preprocess", StageRun.outcome == "done")
         )
         created = session.scalars(select(ClipRow.created_at).where(ClipRow.video_id == video.id)).all()
-    assert sum(at < preprocessed_at for at in created) == 6
+    assert sum(at < preprocessed_at for at in created) == 5
 
     timeline = review.video_timeline(runtime, video.id)
     check_mece([c.span for c in timeline], FRAMES)

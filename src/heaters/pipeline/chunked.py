@@ -95,12 +95,20 @@ def start(
     with transaction(runtime.database) as uow:
         uow.videos.record_grid(video.id, float(rate))  # clips of finished chunks are reviewed before the end
         uow.chunks.plan(video.id, rows)
-        # in frame order, the audio last (only the assembly needs it): the first clips settle soonest
-        for chunk in sorted(uow.chunks.of_video(video.id), key=lambda c: c.index == AUDIO_CHUNK):
+        for chunk in _queue_order(uow.chunks.of_video(video.id)):
             if chunk.state == ChunkState.PENDING:
                 uow.jobs.defer_chunk(chunk.id)
     progress(0.0)
     raise HandedOff(f"{plan.count} chunks of {plan.chunk_frames} frames queued")
+
+
+def _queue_order(chunks: list) -> list:
+    """Video chunks in frame order, the audio third: the first clip settles once chunks 0 and 1 are done, so
+    the audio does not delay it, and it runs while other workers still have chunks to do rather than alone
+    at the end (measured with two workers on a 20-minute video: ~30 s of audio in the serial tail)."""
+    video = sorted((c for c in chunks if c.index != AUDIO_CHUNK), key=lambda c: c.index)
+    audio = [c for c in chunks if c.index == AUDIO_CHUNK]
+    return video[:2] + audio + video[2:]
 
 
 def coordinate(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
