@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from heaters.adapters.db.uow import UnitOfWork, connection, transaction
@@ -140,6 +139,7 @@ def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
 
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
+    from heaters.adapters.media.analysis import FeatureRows
     from heaters.domain.progressive import detect_in_windows
     from heaters.pipeline.chunked import forget_segments
 
@@ -147,13 +147,12 @@ def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> R
     with connection(runtime.database) as uow:
         clips_end = uow.clips.covered_end(video.id)  # a chunked video's clips settled while it was preprocessed
     with _scratch(runtime, f"detect-{video.id}") as work:
-        # memory-mapped: a long video is detected window by window, never held whole
-        features = np.load(_local_copy(runtime, video.features_key, work), mmap_mode="r", allow_pickle=False)
-        if len(features) != video.frame_count:
-            raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
-        # every detected shot is a clip, however short (the detector's own minimum is a few frames)
-        window = lambda a, b: np.asarray(features[a:b])  # noqa: E731
-        settled = list(detect_in_windows(window, video.frame_count, video.fps, clips_end=clips_end))
+        # read window by window: a long video's features are never in memory whole
+        with FeatureRows(_local_copy(runtime, video.features_key, work)) as features:
+            if len(features) != video.frame_count:
+                raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
+            # every detected shot is a clip, however short (the detector's own minimum is a few frames)
+            settled = list(detect_in_windows(features.read, video.frame_count, video.fps, clips_end=clips_end))
     spans = [span for part in settled for span in part.spans]
     boundaries = [b for part in settled for b in part.boundaries]
     suggested = [b for part in settled for b in part.suggested]
