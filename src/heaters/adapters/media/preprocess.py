@@ -292,8 +292,12 @@ def _one_pass(
                     if resume and previous is None and not isinstance(grid, ResumedGrid):
                         if seconds is None:
                             raise HeatersError(f"{source.name}: no timestamp after seeking to frame {warmup}")
-                        grid = ResumedGrid(rate, info.start_seconds, seconds, settle_by=slots.first - WARMUP_FRAMES)
-                        out_index = grid.first_slot
+                        if seconds <= info.start_seconds:  # landed on the first frame: this is the whole pass
+                            resume = False
+                            grid = GridMapper(rate)
+                        else:
+                            grid = ResumedGrid(rate, info.start_seconds, seconds, settle_by=slots.first - WARMUP_FRAMES)
+                            out_index = grid.first_slot
                         if out_index > slots.first - WARMUP_FRAMES:
                             raise SeekMissed(f"{source.name}: seeking for frame {warmup} landed on frame {out_index}")
                     _check_running_duration(source, info, limits, seconds, out_index / rate)
