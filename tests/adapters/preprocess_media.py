@@ -39,17 +39,18 @@ def write_video(
     rotation: int = 0,
     times: list[float] | None = None,
     audio_seconds: float | None = None,
+    gop: int | None = None,
 ) -> Path:
     """Write a small video. `times` (seconds) gives explicit, possibly irregular frame timestamps (VFR);
     `rotation` stores a display matrix (counter-clockwise degrees, FFmpeg's convention);
-    `audio_seconds` adds a 440 Hz stereo tone."""
+    `audio_seconds` adds a 440 Hz stereo tone; `gop` sets libx264's keyframe interval."""
     with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         time_base = Fraction(1, 1000) if times is not None else Fraction(1, rate)
         stream.codec_context.time_base = time_base
         if codec == "libx264":
-            stream.options = {"preset": "ultrafast", "crf": "10", "bf": "0"}
+            stream.options = {"preset": "ultrafast", "crf": "10", "bf": "0"} | ({"g": str(gop)} if gop else {})
         if rotation:
             stream.set_display_rotation(rotation)
         audio = None

@@ -112,3 +112,50 @@ def test_detect_command_refuses_a_non_video(tmp_path):
     (tmp_path / "x.mp4").write_bytes(b"not a video")
     result = CliRunner().invoke(app, ["detect", str(tmp_path / "x.mp4")])
     assert result.exit_code == 2
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_feature_rows_read_windows_without_holding_the_file(tmp_path):
+    """Detection reads a long video's features window by window; unlike a memory map, the rows read do not
+    stay in the process's memory (a 6-hour video's features are ~1.3 GB)."""
+    from heaters.adapters.media.analysis import FeatureRows
+
+    rows = (256 * 1024 * 1024) // FEATURE_SIZE
+    path = tmp_path / "features.npy"
+    block = np.arange(1000 * FEATURE_SIZE, dtype=np.uint64).astype(np.uint8).reshape(1000, FEATURE_SIZE)
+    with open(path, "wb") as out:
+        np.lib.format.write_array_header_1_0(
+            out, {"descr": "|u1", "fortran_order": False, "shape": (rows, FEATURE_SIZE)}
+        )
+        for first in range(0, rows, 1000):
+            out.write(block[: min(1000, rows - first)].tobytes())
+    before = _rss_bytes()
+    with FeatureRows(path) as features:
+        assert len(features) == rows
+        for first in range(0, rows, 4000):
+            window = features.read(first, first + 4000)
+            assert window.shape == (min(4000, rows - first), FEATURE_SIZE)
+        assert np.array_equal(features.read(1500, 2500), np.concatenate([block[500:], block[:500]]))
+        assert features.read(rows - 3, rows + 10).shape == (3, FEATURE_SIZE)
+    assert _rss_bytes() - before < 64 * 1024 * 1024
+    mapped = np.load(path, mmap_mode="r")
+    total = sum(int(mapped[first : first + 4000, 0].sum()) for first in range(0, rows, 4000))
+    assert total >= 0 and _rss_bytes() - before > 128 * 1024 * 1024  # what a memory map would have kept
+
+
+def test_feature_rows_refuse_a_file_that_is_not_features(tmp_path):
+    from heaters.adapters.media.analysis import FeatureRows
+
+    path = tmp_path / "other.npy"
+    np.save(path, np.zeros((4, 3), dtype=np.float32))
+    with pytest.raises(BadInput, match="not features"):
+        FeatureRows(path)
+    (tmp_path / "junk.npy").write_bytes(b"not numpy at all")
+    with pytest.raises(BadInput, match="not a features file"):
+        FeatureRows(tmp_path / "junk.npy")

@@ -41,3 +41,23 @@ def test_segments_joined_equal_one_pass(name, tmp_path):
     # a clip across a chunk join, cut from the segments, is the same frames
     clip = cut_from_segments([(s.first, s.proxy_path) for s in segments], 40, 120, tmp_path / "clip.mp4", rate)
     assert sums(clip) == sums(whole.proxy_path)[40:120]
+
+
+def test_the_assembly_holds_the_video_to_its_output_budget(tmp_path):
+    """Each chunk is held to the budget on its own; the whole video is held to it while its segments are
+    copied together: refused as bad input, nothing left under the output names."""
+    from heaters.domain.errors import BadInput
+
+    source = fetch("bikes.mp4")
+    info = probe(source)
+    rate = choose_output_rate(info.average_rate, info.nominal_rate)
+    plan = plan_chunks(info.duration_seconds, rate, 2.0)
+    segments = [
+        preprocess_chunk(source, info, tmp_path / f"chunk{i}", Slots(plan.first(i), plan.stop(i))) for i in plan.indexes
+    ]
+    largest = max(s.master_path.stat().st_size + s.proxy_path.stat().st_size for s in segments)
+    with pytest.raises(BadInput, match=r"output budget \(HEATERS_MAX_OUTPUT_BYTES\)"):
+        assemble(segments, None, tmp_path / "joined", rate, max_output_bytes=2 * largest)
+    assert list((tmp_path / "joined").iterdir()) == []
+    whole = assemble(segments, None, tmp_path / "joined", rate, max_output_bytes=100 * largest)
+    assert whole.frame_count == sum(s.frame_count for s in segments)

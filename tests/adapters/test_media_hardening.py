@@ -231,3 +231,25 @@ def test_free_space_is_checked_before_preprocessing(tmp_path):
     with pytest.raises(NotEnoughSpace, match=r"needs about [\d.]+ GB of scratch space .* only [\d.]+ GB are free"):
         preprocess(huge, tmp_path / "out", limits=MediaLimits(max_duration_seconds=1e10))
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_a_chunk_checks_free_space_for_its_own_share(tmp_path):
+    """A chunk needs scratch for its frames only: a minute of the ~30-year header above fits, the rest of
+    the video (a last chunk running to the end) does not and is refused before anything is written."""
+    from heaters.adapters.media.chunks import preprocess_chunk
+    from heaters.adapters.media.preprocess import NotEnoughSpace, Slots
+    from heaters.adapters.media.probe import probe
+
+    data = bytearray(_testsrc(tmp_path / "short.mkv", "64x48", 2, "libx264").read_bytes())
+    at = data.find(b"\x44\x89")
+    size = data[at + 2] & 0x7F
+    data[at + 3 : at + 3 + size] = struct.pack(">d" if size == 8 else ">f", 1e12)
+    huge = tmp_path / "huge.mkv"
+    huge.write_bytes(data)
+    limits = MediaLimits(max_duration_seconds=1e10)
+    info = probe(huge, limits)
+    with pytest.raises(NotEnoughSpace, match="needs about"):
+        preprocess_chunk(huge, info, tmp_path / "rest", Slots(25, None), limits=limits)
+    assert not any((tmp_path / "rest").iterdir())
+    segment = preprocess_chunk(huge, info, tmp_path / "minute", Slots(0, 25 * 60), limits=limits)
+    assert segment.frame_count > 0

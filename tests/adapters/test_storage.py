@@ -142,6 +142,77 @@ def test_a_new_write_aborts_the_unfinished_upload_a_killed_writer_left(s3_storag
     assert s3_storage.unfinished_uploads() == [key + "x"]
 
 
+def test_media_output_takes_a_muxer_that_seeks_back_into_its_head(storage, tmp_path):
+    """What a Matroska/MP4 muxer does: write front to back, then go back and patch its first bytes. S3
+    streams the parts as they fill (nothing in scratch); local writes in place; both atomic."""
+    body = os.urandom(27 * 1024 * 1024)  # head + two full parts + a short last one on S3
+    key = keys.master_key(8)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with storage.media_output(key, scratch, content_type="video/x-matroska") as out:
+        stream = open(out, "wb") if isinstance(out, Path) else out  # noqa: SIM115 — closed below
+        for start in range(0, len(body), 1_000_003):
+            stream.write(body[start : start + 1_000_003])
+        end = stream.tell()
+        stream.seek(4)
+        stream.write(b"SIZE")  # the muxer fills in a size in its header
+        stream.seek(5 * 1024 * 1024 - 2)
+        stream.write(b"DURATION")  # across a 1-MB boundary, still in the head
+        assert stream.seek(0, os.SEEK_END) == end == len(body)
+        if isinstance(out, Path):
+            stream.close()
+        assert not storage.exists(key)
+        assert list(scratch.iterdir()) == [] or isinstance(out, Path)  # S3: nothing lands in scratch
+    expected = bytearray(body)
+    expected[4:8] = b"SIZE"
+    expected[5 * 1024 * 1024 - 2 : 5 * 1024 * 1024 + 6] = b"DURATION"
+    assert storage.read_bytes(key) == bytes(expected)
+    assert pending_uploads(storage) == []
+    assert stray_files(storage) in ([], [key])
+
+
+def test_s3_media_output_refuses_a_write_into_a_part_already_uploaded_and_leaves_nothing(s3_storage, tmp_path):
+    key = keys.proxy_key(8)
+    s3_storage.put_bytes(key, b"previous")
+    with pytest.raises(OSError, match="already uploaded"):
+        with s3_storage.media_output(key, tmp_path) as out:
+            out.write(os.urandom(20 * 1024 * 1024))
+            out.seek(9 * 1024 * 1024)  # inside the first tail part, uploaded by now
+            out.write(b"late")
+    assert s3_storage.read_bytes(key) == b"previous"
+    assert pending_uploads(s3_storage) == []
+
+
+def test_open_ranged_reads_what_is_asked_wherever_it_is(storage):
+    body = os.urandom(9 * 1024 * 1024 + 123)  # three 4-MB blocks on S3, the last one short
+    key = keys.original_key(4, "mp4")
+    storage.put_bytes(key, body)
+    with storage.open_ranged(key) as reader:
+        assert reader.seekable()
+        assert reader.read(10) == body[:10]
+        reader.seek(len(body) - 50)
+        assert reader.read(100) == body[-50:]  # a short read at the end, then nothing
+        assert reader.read(10) == b""
+        reader.seek(4 * 1024 * 1024 - 5)
+        got = b""
+        while len(got) < 20:  # a read may stop at a block boundary: read until served
+            got += reader.read(20 - len(got))
+        assert got == body[4 * 1024 * 1024 - 5 : 4 * 1024 * 1024 + 15]
+        reader.seek(-3, os.SEEK_END)
+        assert reader.read() == body[-3:]
+
+
+def test_a_decoder_reads_a_stored_original_by_ranges(storage, tmp_path):
+    from heaters.adapters.media.inputs import StoredOriginal, open_media
+
+    key = keys.original_key(12, "mp4")
+    storage.put_file(key, _tiny_mp4(tmp_path / "tiny.mp4"), content_type="video/mp4")
+    original = StoredOriginal("original.mp4", storage.size(key), lambda: storage.open_ranged(key))
+    with open_media(original, "original") as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert decoded == 12
+
+
 def test_browser_urls_are_signed_for_the_public_endpoint(moto_endpoint, fake_aws_credentials, s3_bucket_name):
     public = moto_endpoint.replace("127.0.0.1", "localhost")
     storage = S3Storage(s3_bucket_name, endpoint_url=moto_endpoint, public_endpoint_url=public)

@@ -79,6 +79,9 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     assert (video.state, video.last_error, video.frame_count, video.fps) == ("scenes_detected", None, FRAMES, 25.0)
     assert sorted(c.index for c in chunks) == [-1, *range(10)] and {c.state for c in chunks} == {"done"}
     assert sorted(r.entity_id for r in runs if r.outcome == "done") == sorted(c.id for c in chunks)
+    # frame order with the audio third: it never delays the first clip, and never runs alone at the end
+    index_of = {c.id: c.index for c in chunks}
+    assert [index_of[r.entity_id] for r in sorted(runs, key=lambda r: r.started_at)] == [0, 1, -1, *range(2, 10)]
 
     storage = runtime.storage
     master, proxy = storage.local_path(video.master_key), storage.local_path(video.proxy_key)
@@ -91,14 +94,14 @@ def test_chunked_preprocess_equals_one_pass(runtime, cut_video, one_pass):
     features = np.load(storage.local_path(video.features_key))
     assert np.array_equal(features, np.load(one_pass.features_path))
 
-    # progressive: the clips ending settle_frames (178 here) before the end existed before the video was
-    # preprocessed (settled as chunks finished; the audio chunk runs last): [0, 50) … [249, 301)
+    # progressive: the clips ending settle_frames (178 here) before the last chunk's start existed before the
+    # video was preprocessed (settled as chunks finished; the last chunk's run assembles at once): [0, 50) … [200, 249)
     with runtime.database.sessions() as session:
         preprocessed_at = session.scalar(
             select(StageRun.finished_at).where(StageRun.stage == "preprocess", StageRun.outcome == "done")
         )
         created = session.scalars(select(ClipRow.created_at).where(ClipRow.video_id == video.id)).all()
-    assert sum(at < preprocessed_at for at in created) == 6
+    assert sum(at < preprocessed_at for at in created) == 5
 
     timeline = review.video_timeline(runtime, video.id)
     check_mece([c.span for c in timeline], FRAMES)
@@ -174,7 +177,38 @@ def test_a_chunk_killed_mid_way_is_redone_alone(runtime, settings, tmp_path):
     assert [c.start for c in timeline[1:]] == detect(np.load(reference.features_path), 25.0).cuts == LONG_CUTS
 
 
-# --- on S3: segments read by byte ranges through presigned URLs, the original downloaded once per worker
+# --- on S3: the original and the segments read by byte ranges, the assembly streamed into multipart uploads
+
+
+class ScratchWatcher:
+    """Polls a scratch directory from another thread: the most bytes it ever held, and every name seen."""
+
+    def __init__(self, root):
+        import threading
+
+        self.root, self.peak, self.names = root, 0, set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            total = 0
+            for path in list(self.root.rglob("*")):
+                try:
+                    if path.is_file():
+                        total += path.stat().st_size
+                        self.names.add(path.name)
+                except FileNotFoundError:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def test_chunked_on_s3_with_a_clip_played_from_segments_before_the_end(
@@ -216,10 +250,18 @@ def test_chunked_on_s3_with_a_clip_played_from_segments_before_the_end(
     clip = media.write_clip_file(runtime, source, tmp_path / "clip.mp4")
     assert frame_sums(clip) == frame_sums(one_pass.proxy_path)[:50]
 
-    drain(runtime)
+    with ScratchWatcher(runtime.scratch.path) as scratch:
+        drain(runtime)  # the other chunks, the audio, the assembly, detection
     with runtime.database.sessions() as session:
         video = session.get(SourceVideo, video_id)
     assert (video.state, video.frame_count) == ("scenes_detected", FRAMES)
+    # bounded scratch: a chunk's segments at most; the original was never copied in, the assembled master
+    # (several S3 parts) streamed out without landing there
+    master_bytes = s3.size(video.master_key)
+    assert master_bytes > 3 * 8 * 1024 * 1024
+    assert 0 < scratch.peak < master_bytes / 5, (scratch.peak, master_bytes)
+    assert not [n for n in scratch.names if "original" in n or n.startswith("object-")], scratch.names
+    assert s3.unfinished_uploads() == []
     proxy = s3.download_to(video.proxy_key, tmp_path / "proxy.mp4")
     assert frame_sums(proxy) == frame_sums(one_pass.proxy_path)
     assert audio_samples(proxy) == audio_samples(one_pass.proxy_path)

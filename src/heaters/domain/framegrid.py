@@ -49,6 +49,16 @@ def _snap_to_standard(rate: Fraction) -> Fraction | None:
     return closest if abs(closest - rate) / rate <= Fraction(15, 1000) else None
 
 
+# A frame may sit one slot off its own time (timestamp jitter) for at most this many frames in a row; the
+# next one goes back to its own slot (a drop or a repeat). Without the bound, the offset a source drifting
+# slowly against the grid picks up would persist for any length, so where a frame lands would depend on the
+# whole history: a chunk resumed mid-video could not know it (see `ResumedGrid`).
+MAX_DISPLACED_RUN = 8
+# Frames a resumed grid is given to settle: a CFR source settles within MAX_DISPLACED_RUN + 1 frames, one
+# drifting against the grid within a few such runs (tests/domain/test_framegrid.py).
+RESUME_SETTLE_FRAMES = 3 * MAX_DISPLACED_RUN
+
+
 @dataclass
 class GridMapper:
     """Maps source frame timestamps to grid slots, one frame at a time (streaming).
@@ -57,7 +67,9 @@ class GridMapper:
     reordering glitches never drop or repeat frames of a CFR source (proxy frame n = decoded frame n).
     A real gap (a VFR pause, AVI null frames) is filled by repeating the previous frame, which is still
     on screen then; a frame arriving more than `tolerance` slots early (VFR faster than the grid) is
-    dropped. Timing error stays within `tolerance` frames.
+    dropped. Timing error stays within `tolerance` frames, and lasts at most `max_displaced` frames in a
+    row: then a frame off its own slot is put back on it (an early one is dropped, a late one repeats the
+    previous frame), which makes where a frame lands depend on a bounded stretch of the past.
     """
 
     rate: Fraction
@@ -66,6 +78,8 @@ class GridMapper:
     next_slot: int = 0
     duplicated: int = 0
     dropped: int = 0
+    max_displaced: int = MAX_DISPLACED_RUN
+    displaced_run: int = 0  # frames in a row placed off their own slot
 
     def place(self, time: float | None) -> tuple[int, int]:
         """Return (repeats_of_previous, emit) for a frame at `time` seconds: the previous frame is
@@ -74,6 +88,7 @@ class GridMapper:
             if self.start is None and time is not None:
                 self.start = time
             self.next_slot += 1
+            self.displaced_run = 0
             return 0, 1
         if self.start is None:
             self.start = time
@@ -81,7 +96,20 @@ class GridMapper:
         if slot < self.next_slot - self.tolerance:
             self.dropped += 1
             return 0, 0
-        repeats = slot - self.next_slot if slot > self.next_slot + self.tolerance else 0
+        repeats = 0
+        if slot > self.next_slot + self.tolerance:
+            repeats = slot - self.next_slot
+            self.displaced_run = 0
+        elif slot == self.next_slot:
+            self.displaced_run = 0
+        elif self.displaced_run >= self.max_displaced:  # off its slot for too long: back onto it
+            if slot < self.next_slot:
+                self.dropped += 1
+                return 0, 0
+            repeats = slot - self.next_slot
+            self.displaced_run = 0
+        else:
+            self.displaced_run += 1
         self.duplicated += repeats
         self.next_slot += repeats + 1
         return repeats, 1
@@ -93,6 +121,71 @@ class GridMapper:
             raise ValueError("a resumed grid needs the time of the video's first frame as its start")
         self.next_slot = max(0, round((time - self.start) * self.rate))
         return self.next_slot
+
+    def state(self) -> tuple[int, int]:
+        return self.next_slot, self.displaced_run
+
+
+class GridNotSettled(ValueError):
+    """A resumed grid could not prove, before the slots it must write, that it places frames as a pass
+    from the start of the video does: resume from further back."""
+
+
+class ResumedGrid:
+    """A `GridMapper` resumed at a frame found by seeking, which proves it places frames exactly as a
+    pass from the video's first frame would.
+
+    The pass from the start arrives at the resumed frame in a state that depends on frames not decoded
+    here. Every state it can be in is run alongside (next free slot within `tolerance + 1` of the frame's
+    own slot, any displaced run, an unknown previous frame); once all of them have reached the same state
+    after the same frame, every later placement is the one the whole pass makes. Placing a frame that
+    writes slot `settle_by` or later before that has happened raises `GridNotSettled`. Only the mapper
+    that puts the resumed frame on its own slot places frames (`place`); the others are dropped once
+    they agree with it.
+    """
+
+    def __init__(self, rate: Fraction, start: float, time: float, settle_by: int, tolerance: int = 1) -> None:
+        self.mapper = GridMapper(rate, tolerance=tolerance, start=start)
+        self.first_slot = self.mapper.resume_at(time)
+        self.settle_by = settle_by
+        own = self.first_slot
+        # (mapper, index of the last frame it emitted, None: one before the resumed frame)
+        self._candidates: list[tuple[GridMapper, int | None]] | None = [
+            (GridMapper(rate, tolerance=tolerance, start=start, next_slot=max(1, slot), displaced_run=run), None)
+            for slot in range(own - tolerance - 1, own + 2 * tolerance + 1)
+            for run in range(MAX_DISPLACED_RUN + 1)
+        ]
+        self._frames = 0  # frames placed so far
+        self._last: int | None = None  # the last frame `mapper` emitted
+
+    @property
+    def settled(self) -> bool:
+        return self._candidates is None
+
+    def place(self, time: float | None) -> tuple[int, int]:
+        """As `GridMapper.place`; raises GridNotSettled instead of writing slot `settle_by` or later
+        unproven."""
+        if self.settled:
+            return self.mapper.place(time)
+        if time is None:
+            raise GridNotSettled("a frame without a timestamp before the resumed grid settled")
+        writes_from = self.mapper.next_slot
+        repeats, emit = self.mapper.place(time)
+        if repeats + emit and writes_from + repeats + emit > self.settle_by:
+            raise GridNotSettled(f"the resumed grid did not settle before slot {self.settle_by}")
+        self._last = self._frames if emit else self._last
+        states = set()
+        followed = []
+        for mapper, last in self._candidates:
+            _, emitted = mapper.place(time)
+            last = self._frames if emitted else last
+            state = (*mapper.state(), last)
+            if state not in states:
+                states.add(state)
+                followed.append((mapper, last))
+        self._candidates = None if states == {(*self.mapper.state(), self._last)} else followed
+        self._frames += 1
+        return repeats, emit
 
 
 @dataclass

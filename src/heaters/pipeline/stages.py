@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from heaters.adapters.db.uow import UnitOfWork, connection, transaction
@@ -100,14 +99,12 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
         "features": storage_keys.features_key(video.id),
     }
     with _scratch(runtime, f"preprocess-{video.id}") as work:
-        # (the probe of the chunk plan has fetched the original already)
-        source = chunked.originals.path(runtime, video.original_key) if settings.chunk_seconds > 0 else None
-        source = source or _local_copy(runtime, video.original_key, work)
+        # one sequential read of the whole original: a local copy (S3) is the fastest way to decode it
+        source = runtime.storage.local_path(video.original_key) or _local_copy(runtime, video.original_key, work)
         result = run_preprocess(source, work, proxy_crf=settings.proxy_crf, limits=limits, progress=progress)
         runtime.storage.put_file(keys["master"], result.master_path, content_type="video/x-matroska")
         runtime.storage.put_file(keys["proxy"], result.proxy_path, content_type="video/mp4")
         runtime.storage.put_file(keys["features"], result.features_path, content_type="application/octet-stream")
-    chunked.originals.release(video.original_key)
 
     preprocessed = Preprocessed(
         master_key=keys["master"],
@@ -132,15 +129,17 @@ def preprocess(runtime: Runtime, video: VideoRecord, progress: Progress) -> Reco
 def _local_copy(runtime: Runtime, key: str, work: Path) -> Path:
     """The stored object as a local file: in place for local storage, else downloaded into `work`.
 
-    Originals are user-supplied files, so they are decoded from a local copy (media is opened from local
-    files only; see bench/original_read.py for download-then-decode against decoding by byte ranges)."""
+    The single-job preprocess reads the whole original once, from a local copy (bench/original_read.py:
+    download-then-decode against decoding by byte ranges); a chunk reads only its part of the original by
+    byte ranges (`chunked.original_source`). Either way FFmpeg never gets a URL for a user-supplied file."""
     path = runtime.storage.local_path(key)
     if path is not None:
         return path
-    return runtime.storage.download_to(key, work / f"original{Path(key).suffix}")
+    return runtime.storage.download_to(key, work / Path(key).name)
 
 
 def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> Recorder:
+    from heaters.adapters.media.analysis import FeatureRows
     from heaters.domain.progressive import detect_in_windows
     from heaters.pipeline.chunked import forget_segments
 
@@ -148,13 +147,12 @@ def detect_scenes(runtime: Runtime, video: VideoRecord, progress: Progress) -> R
     with connection(runtime.database) as uow:
         clips_end = uow.clips.covered_end(video.id)  # a chunked video's clips settled while it was preprocessed
     with _scratch(runtime, f"detect-{video.id}") as work:
-        # memory-mapped: a long video is detected window by window, never held whole
-        features = np.load(_local_copy(runtime, video.features_key, work), mmap_mode="r", allow_pickle=False)
-        if len(features) != video.frame_count:
-            raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
-        # every detected shot is a clip, however short (the detector's own minimum is a few frames)
-        window = lambda a, b: np.asarray(features[a:b])  # noqa: E731
-        settled = list(detect_in_windows(window, video.frame_count, video.fps, clips_end=clips_end))
+        # read window by window: a long video's features are never in memory whole
+        with FeatureRows(_local_copy(runtime, video.features_key, work)) as features:
+            if len(features) != video.frame_count:
+                raise BadInput(f"features cover {len(features)} frames but the proxy has {video.frame_count}")
+            # every detected shot is a clip, however short (the detector's own minimum is a few frames)
+            settled = list(detect_in_windows(features.read, video.frame_count, video.fps, clips_end=clips_end))
     spans = [span for part in settled for span in part.spans]
     boundaries = [b for part in settled for b in part.boundaries]
     suggested = [b for part in settled for b in part.suggested]

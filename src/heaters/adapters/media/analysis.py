@@ -82,6 +82,50 @@ def load_features(path: Path) -> np.ndarray:
     return np.load(path, allow_pickle=False)
 
 
+class FeatureRows:
+    """Rows [a, b) of a features .npy file, read on demand: a long video's features are never in memory
+    whole. Plain reads, not a memory map: the pages of a mapped file stay in the process's resident set once
+    touched, so a scan over a 6-hour video would grow it to the whole file (~1.3 GB)."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "rb")  # noqa: SIM115 — closed by close() / the with block
+        try:
+            version = np.lib.format.read_magic(self._file)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in read_header:
+                raise ValueError(f"npy format version {version}")
+            shape, fortran, dtype = read_header[version](self._file)
+        except ValueError as error:
+            self._file.close()
+            raise BadInput(f"{Path(path).name} is not a features file ({error})") from error
+        if len(shape) != 2 or fortran or dtype != np.uint8:
+            self._file.close()
+            raise BadInput(f"{Path(path).name} holds {dtype} rows of shape {shape}, not features")
+        self.count, self.width = shape
+        self._offset = self._file.tell()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def read(self, first: int, stop: int) -> np.ndarray:
+        first, stop = max(0, first), min(self.count, stop)
+        rows = max(0, stop - first)
+        self._file.seek(self._offset + first * self.width)
+        data = self._file.read(rows * self.width)
+        if len(data) != rows * self.width:
+            raise BadInput(f"the features file ends before row {stop}")
+        return np.frombuffer(data, dtype=np.uint8).reshape(rows, self.width)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> FeatureRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def decode_features(path: Path | str) -> tuple[np.ndarray, float, int]:
     """Decode every frame of the first video stream (threaded) and return (features, fps, frame_count).
 

@@ -14,21 +14,24 @@ from __future__ import annotations
 import heapq
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
 
 from heaters.adapters.media.analysis import load_features
-from heaters.adapters.media.inputs import open_media
+from heaters.adapters.media.inputs import as_source, open_media
 from heaters.adapters.media.preprocess import (
     FEATURES_FILENAME,
     SEEK_MARGIN_FRAMES,
     Progress,
     SeekMissed,
     Slots,
+    _check_free_space,
     _decode,
     _demux,
     _EncoderThread,
@@ -36,7 +39,7 @@ from heaters.adapters.media.preprocess import (
     _retime_audio,
 )
 from heaters.adapters.media.probe import MediaLimits, ProbeInfo
-from heaters.domain.errors import HeatersError
+from heaters.domain.errors import BadInput, HeatersError
 from heaters.domain.framegrid import choose_output_rate
 from heaters.domain.profiles import DEFAULT_PROXY_CRF, master_profile, proxy_profile
 from heaters.domain.shots import FEATURE_SIZE
@@ -77,7 +80,7 @@ def preprocess_chunk(
 
     The last chunk (`slots.stop` None) runs to the end of the video; any chunk may come out shorter than
     asked when the video ends inside it (a duration estimate is only an estimate): `frame_count` says."""
-    source, out_dir = Path(source), Path(out_dir)
+    source, out_dir = as_source(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = {
         "master": out_dir / MASTER_SEGMENT,
@@ -85,6 +88,7 @@ def preprocess_chunk(
         "features": out_dir / FEATURES_SEGMENT,
     }
     temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
+    _check_free_space(source, info, out_dir, slots)
     try:
         for margin in SEEK_MARGINS:  # further back when a container's index lands too late
             try:
@@ -117,7 +121,7 @@ def preprocess_audio(source: Path | str, info: ProbeInfo, out_dir: Path | str) -
     exactly as the one-pass code does (same retiming, same encoders). None when the source has no audio."""
     if not info.has_audio:
         return None
-    source, out_dir = Path(source), Path(out_dir)
+    source, out_dir = as_source(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = [out_dir / MASTER_AUDIO, out_dir / PROXY_AUDIO]
     temp = [path.with_name(f".{path.stem}.partial{path.suffix}") for path in final]
@@ -183,6 +187,7 @@ def assemble(
     rate: Fraction,
     *,
     read_features: Callable[[Path | str], np.ndarray] = load_features,
+    max_output_bytes: int | None = None,
 ) -> Assembled:
     """`assemble_into` out_dir/{master.mkv, proxy.mp4, features.npy} (temporary names, renamed at the end)."""
     out_dir = Path(out_dir)
@@ -194,7 +199,9 @@ def assemble(
     }
     temp = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in final.items()}
     try:
-        frames = assemble_into(segments, audio, temp, rate, read_features=read_features)
+        frames = assemble_into(
+            segments, audio, temp, rate, read_features=read_features, max_output_bytes=max_output_bytes
+        )
         for key in final:
             os.replace(temp[key], final[key])
     finally:
@@ -206,14 +213,17 @@ def assemble(
 def assemble_into(
     segments: Sequence[Segment],
     audio: tuple[Path | str, Path | str] | None,
-    out: dict[str, Path],
+    out: dict[str, Path | BinaryIO],
     rate: Fraction,
     *,
     read_features: Callable[[Path | str], np.ndarray] = load_features,
+    max_output_bytes: int | None = None,
 ) -> int:
     """Stream-copy the segments (in order, contiguous) and the audio into out["master"], out["proxy"] and
-    out["features"]; returns the frame count. Memory stays bounded: packets are interleaved by time as
-    they are read, features are appended through a memory map."""
+    out["features"] (local paths, or seekable file objects such as a streaming upload); returns the frame
+    count. Memory stays bounded: packets are interleaved by time as they are read, features are written
+    one segment at a time. `max_output_bytes` is the video's output budget (each chunk was held to it on
+    its own; here the whole): BadInput as soon as the copied bytes pass it."""
     segments = [s for s in sorted(segments, key=lambda s: s.first) if s.frame_count > 0]
     expected = 0
     for segment in segments:
@@ -223,6 +233,7 @@ def assemble_into(
     if not segments:
         raise HeatersError("no chunk segment holds any frame")
     master, proxy = master_profile(), proxy_profile()
+    budget = _Budget(max_output_bytes)
     _concat(
         [(s.first, s.master_path) for s in segments],
         audio[0] if audio else None,
@@ -230,6 +241,7 @@ def assemble_into(
         master.container,
         master.container_option_dict(),
         rate,
+        budget,
     )
     _concat(
         [(s.first, s.proxy_path) for s in segments],
@@ -238,20 +250,40 @@ def assemble_into(
         proxy.container,
         proxy.container_option_dict(),
         rate,
+        budget,
     )
+    budget.spend(expected * FEATURE_SIZE)
     _append_features([s.features_path for s in segments], expected, out["features"], read_features)
     return expected
 
 
-def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path, read) -> None:
-    merged = np.lib.format.open_memmap(out, mode="w+", dtype=np.uint8, shape=(frame_count, FEATURE_SIZE))
-    row = 0
-    for path in paths:
-        part = read(path)
-        merged[row : row + len(part)] = part
-        row += len(part)
-    merged.flush()
-    del merged
+class _Budget:
+    """Bytes copied so far against the video's output budget (None: no budget)."""
+
+    def __init__(self, limit: int | None):
+        self.limit, self.spent = limit, 0
+
+    def spend(self, count: int) -> None:
+        self.spent += count
+        if self.limit is not None and self.spent > self.limit:
+            raise BadInput(
+                f"the assembled video passes {self.limit:,} bytes, the output budget (HEATERS_MAX_OUTPUT_BYTES)"
+            )
+
+
+def _append_features(paths: Sequence[Path | str], frame_count: int, out: Path | BinaryIO, read) -> None:
+    """One .npy of (frame_count, FEATURE_SIZE) uint8 rows, written front to back (no seek, no memory map)."""
+    with ExitStack() as stack:
+        stream = stack.enter_context(open(out, "wb")) if isinstance(out, Path) else out
+        header = {"descr": "|u1", "fortran_order": False, "shape": (frame_count, FEATURE_SIZE)}
+        np.lib.format.write_array_header_1_0(stream, header)
+        row = 0
+        for path in paths:
+            part = np.ascontiguousarray(read(path), dtype=np.uint8)
+            if part.ndim != 2 or part.shape[1] != FEATURE_SIZE or row + len(part) > frame_count:
+                raise HeatersError(f"feature segments hold more rows than {frame_count} frames, or bad rows")
+            stream.write(part.tobytes())
+            row += len(part)
     if row != frame_count:
         raise HeatersError(f"feature segments hold {row} rows for {frame_count} frames")
 
@@ -289,14 +321,22 @@ def _audio_packets(path: Path | str) -> Iterator[tuple[Fraction, int, av.Packet]
 def _concat(
     segments: Sequence[tuple[int, Path | str]],
     audio: Path | str | None,
-    out: Path,
+    out: Path | BinaryIO,
     container_format: str,
     options: dict[str, str],
     rate: Fraction,
+    budget: _Budget,
 ) -> None:
+    if isinstance(out, Path):
+        target, buffer_size = str(out), 32768
+    else:
+        # `+faststart` moves the MP4 index to the front by reading the whole file back, which a streaming
+        # upload cannot give: the index stays at the end (FFmpeg, the proxy's only reader, seeks to it).
+        target, buffer_size = out, 1024 * 1024
+        options = {k: v for k, v in options.items() if not (k == "movflags" and "faststart" in v)}
     with open_media(segments[0][1], "chunk segment", derived=True) as first:
         template_video = first.streams.video[0]
-        with av.open(str(out), "w", format=container_format, options=options) as output:
+        with av.open(target, "w", format=container_format, options=options, buffer_size=buffer_size) as output:
             vout = output.add_stream_from_template(template_video)
             vout.time_base = 1 / rate if container_format == "mp4" else vout.time_base
             aout = None
@@ -310,6 +350,7 @@ def _concat(
                 if audio is not None:
                     packets = heapq.merge(packets, _audio_packets(audio), key=lambda item: (item[0], item[1]))
                 for _, kind, packet in packets:
+                    budget.spend(packet.size)
                     packet.stream = streams[kind]
                     output.mux(packet)
             finally:

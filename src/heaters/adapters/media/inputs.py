@@ -12,11 +12,12 @@ memory; those are read by the MP4/Matroska demuxers only.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 
@@ -43,11 +44,34 @@ SOURCE_DEMUXERS = frozenset(
 # What we write ourselves: the proxy and exports (MP4) and the master (Matroska).
 DERIVED_DEMUXERS = frozenset({"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm"})
 LOCAL_PROTOCOLS = "file"
+_READ_BUFFER = 256 * 1024  # FFmpeg's read size from a file object (a StoredOriginal); files ignore it
 REMOTE_PROTOCOLS = "file,http,https,tcp,tls"
 
 
 def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class StoredOriginal:
+    """A video's original in our object store, read by byte ranges through `open()` (a seekable binary
+    file object): a chunk of a long video reads its minute of the original and never downloads the whole
+    file. FFmpeg is never handed a URL for a user-supplied file: it gets bytes from us, and any nested open a
+    demuxer tries stays limited to local files, exactly as for a local original."""
+
+    name: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+
+def source_name(source: str | Path) -> str:
+    """The file name of a path or URL, for messages (a presigned URL's signature is never echoed)."""
+    return Path(str(source).split("?", 1)[0]).name
+
+
+def as_source(source: str | Path | StoredOriginal) -> Path | StoredOriginal:
+    """A source as the media code takes it: a local Path, or a StoredOriginal kept as it is."""
+    return source if isinstance(source, StoredOriginal) else Path(source)
 
 
 def open_media(
@@ -66,13 +90,19 @@ def open_media(
     already in our store); the protocol allow-list then admits http/https/tcp/tls and nothing else.
     BadInput names what was refused; FFmpeg errors become BadInput too.
     """
-    source = str(source)
-    remote = is_url(source)
-    name = Path(source.split("?", 1)[0]).name  # never echo a presigned URL's signature
+    if isinstance(source, StoredOriginal):
+        stream = source.open()
+        head = stream.read(512)
+        stream.seek(0)
+        source, remote, name = stream, False, source.name
+    else:
+        source = str(source)
+        remote = is_url(source)
+        name = source_name(source)
+        head = None if remote else _head(source, what)
     if remote and not (derived if allow_remote is None else allow_remote):
         raise BadInput(f"{what} {name}: only local files are opened as sources")
-    if not remote:
-        head = _head(source, what)
+    if head is not None:
         reason = not_a_video_reason(head)
         if reason:
             raise BadInput(f"{name} is {reason}")
@@ -84,7 +114,9 @@ def open_media(
     if remote:
         container_options |= HTTP_OPTIONS
     try:
-        container = av.open(source, mode="r", options=options or {}, container_options=container_options)
+        container = av.open(
+            source, mode="r", options=options or {}, container_options=container_options, buffer_size=_READ_BUFFER
+        )
     except (av.FFmpegError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         if isinstance(exc, av.ArgumentError):  # EINVAL from the allow-lists: FFmpeg found another format

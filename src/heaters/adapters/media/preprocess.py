@@ -40,7 +40,14 @@ from heaters.adapters.media.analysis import FeatureCollector, save_features
 from heaters.adapters.media.inputs import open_media
 from heaters.adapters.media.probe import MediaLimits, ProbeInfo, bound_decoder, probe
 from heaters.domain.errors import BadInput, HeatersError
-from heaters.domain.framegrid import GridMapper, TimestampGuesser, choose_output_rate
+from heaters.domain.framegrid import (
+    RESUME_SETTLE_FRAMES,
+    GridMapper,
+    GridNotSettled,
+    ResumedGrid,
+    TimestampGuesser,
+    choose_output_rate,
+)
 from heaters.domain.profiles import DEFAULT_PROXY_CRF, OutputProfile, master_profile, proxy_profile
 
 FEATURES_FILENAME = "features.npy"
@@ -182,7 +189,8 @@ class SeekMissed(HeatersError):
 class Slots:
     """Grid slots [first, stop) to write (stop None: to the end of the video). A range that does not start
     at 0 decodes from the source keyframe at or before `first - SEEK_MARGIN_FRAMES` and discards the grid
-    slots before `first`, so the frames written are exactly those a whole-video pass writes there."""
+    slots before `first`, so the frames written are exactly those a whole-video pass writes there (proven
+    frame by frame by `ResumedGrid`; when it cannot be, `SeekMissed` asks for a seek further back)."""
 
     first: int = 0
     stop: int | None = None
@@ -192,12 +200,12 @@ class Slots:
 
 
 ALL_SLOTS = Slots()
-# Frames decoded (not written) before a range's first frame, so the grid mapper settles on the same state
-# as a whole-video pass has there.
-SEEK_MARGIN_FRAMES = 48
-# Of those, frames also given to the proxy encoder (its packets dropped) so that its rate control starts
-# from the state a whole-video pass has there (x264's short-term complexity halves every frame).
+# Frames given to the proxy encoder before a range's first frame (their packets dropped) so that its rate
+# control starts from the state a whole-video pass has there (x264's short-term complexity halves every frame).
 WARMUP_FRAMES = 48
+# Frames decoded before those so that the resumed grid proves it is in the state a whole-video pass has there
+# (`ResumedGrid`); a source it cannot settle in this margin is sought again further back.
+SEEK_MARGIN_FRAMES = WARMUP_FRAMES + RESUME_SETTLE_FRAMES
 
 
 def _one_pass(
@@ -216,7 +224,7 @@ def _one_pass(
     frame_time_base = 1 / rate
     master_size = (info.display_width, info.display_height)
     proxy_size = (master_size[0] - master_size[0] % 2, master_size[1] - master_size[1] % 2)
-    grid = GridMapper(rate)
+    grid: GridMapper | ResumedGrid = GridMapper(rate)  # from the first frame: the whole-video pass itself
     features = FeatureCollector()
     # None: no seek, decode from the start (a container whose seeking lands too late)
     warmup = max(0, slots.first - seek_margin) if slots.first and seek_margin is not None else 0
@@ -227,12 +235,10 @@ def _one_pass(
         bound_decoder(limits, video)
         audio = container.streams.audio[0] if info.has_audio and with_audio else None
         audio_rate = audio.codec_context.sample_rate if audio else None
-        resume = slots.first > 0
+        resume = warmup > 0 and bool(video.time_base)  # else decoded from the start, as a whole pass
         if resume:
-            grid = GridMapper(rate, start=info.start_seconds)
-            if warmup > 0 and video.time_base:
-                seconds = info.start_seconds + float(warmup / rate)
-                container.seek(int(seconds / video.time_base), stream=video, backward=True, any_frame=False)
+            seconds = info.start_seconds + float(warmup / rate)
+            container.seek(int(seconds / video.time_base), stream=video, backward=True, any_frame=False)
 
         orient = _orientation_filter(info, frame_time_base)
         crop = _crop_filter(master_size, proxy_size, frame_time_base)
@@ -283,14 +289,22 @@ def _one_pass(
                     _check_frame(source, info, frame, limits)
                     stamp = timestamps.best(frame.pts, frame.dts)
                     seconds = float(stamp * frame.time_base) if stamp is not None and frame.time_base else None
-                    if resume and previous is None:
+                    if resume and previous is None and not isinstance(grid, ResumedGrid):
                         if seconds is None:
                             raise HeatersError(f"{source.name}: no timestamp after seeking to frame {warmup}")
-                        out_index = grid.resume_at(seconds)
-                        if out_index > max(0, slots.first - WARMUP_FRAMES):
+                        if seconds <= info.start_seconds:  # landed on the first frame: this is the whole pass
+                            resume = False
+                            grid = GridMapper(rate)
+                        else:
+                            grid = ResumedGrid(rate, info.start_seconds, seconds, settle_by=slots.first - WARMUP_FRAMES)
+                            out_index = grid.first_slot
+                        if out_index > slots.first - WARMUP_FRAMES:
                             raise SeekMissed(f"{source.name}: seeking for frame {warmup} landed on frame {out_index}")
                     _check_running_duration(source, info, limits, seconds, out_index / rate)
-                    repeats, emitted = grid.place(seconds)
+                    try:
+                        repeats, emitted = grid.place(seconds)
+                    except GridNotSettled as error:
+                        raise SeekMissed(f"{source.name}: seeking for frame {warmup}: {error}") from error
                     if not emitted:
                         continue
                     if orient is not None:
@@ -330,7 +344,8 @@ def _one_pass(
             f"video but only {float(decoded_seconds):.2f} s could be decoded{detail}"
         )
     save_features(temp["features"], features.result())
-    return _PassStats(written, rate, master_size, proxy_size, grid.duplicated, grid.dropped, len(decode_errors))
+    mapper = grid.mapper if isinstance(grid, ResumedGrid) else grid
+    return _PassStats(written, rate, master_size, proxy_size, mapper.duplicated, mapper.dropped, len(decode_errors))
 
 
 def _check_frame(source: Path, info: ProbeInfo, frame, limits: MediaLimits) -> None:
@@ -383,8 +398,13 @@ def estimated_output_bytes(info: ProbeInfo) -> int:
     return int(raw * (_MASTER_RAW_RATIO + _PROXY_RAW_RATIO))
 
 
-def _check_free_space(source: Path, info: ProbeInfo, out_dir: Path) -> None:
+def _check_free_space(source: Path, info: ProbeInfo, out_dir: Path, slots: Slots = ALL_SLOTS) -> None:
     needed = estimated_output_bytes(info)
+    if slots != ALL_SLOTS:  # a chunk writes its share of the frames
+        rate = choose_output_rate(info.average_rate, info.nominal_rate)
+        total = max(1, round(info.duration_seconds * rate))
+        stop = total if slots.stop is None else min(slots.stop, total)
+        needed = needed * max(0, stop - slots.first) // total
     free = shutil.disk_usage(out_dir).free
     if needed > free:
         raise NotEnoughSpace(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av
 
-from heaters.adapters.media.inputs import open_media
+from heaters.adapters.media.inputs import as_source, open_media
 from heaters.domain.errors import BadInput
 from heaters.domain.limits import MediaLimits
 
@@ -55,9 +55,9 @@ def clockwise_rotation(frame_rotation: float) -> int:
 
 
 def probe(path: Path | str, limits: MediaLimits = MediaLimits()) -> ProbeInfo:
-    path = Path(path)
+    path = as_source(path)
     try:
-        size = os.stat(path).st_size
+        size = os.stat(path).st_size if isinstance(path, Path) else path.size
     except OSError as error:
         raise BadInput(f"cannot read {path.name}: {error.strerror}") from error
     if size == 0:

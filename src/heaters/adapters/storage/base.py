@@ -79,12 +79,13 @@ class Storage(abc.ABC):
         """Store a copy of the local file at `path` under `key`, atomically."""
 
     @contextmanager
-    def file_for(
+    def media_output(
         self, key: str, scratch_dir: Path, *, storage_class: str | None = None, content_type: str | None = None
-    ) -> Iterator[Path]:
-        """A local path to write the object to (a muxer that seeks back into its output); stored under `key`
-        when the block ends without an error, else nothing is stored. Here: a file in `scratch_dir`,
-        uploaded at the end; the local backend writes in place (no scratch copy of a large file)."""
+    ) -> Iterator[Path | BinaryIO]:
+        """Where a muxer writes the object `key` (it may seek back into what it wrote): a local path, or a
+        seekable binary file object (PyAV takes either); stored under `key` when the block ends without an
+        error, else nothing is stored. Here: a file in `scratch_dir`, uploaded at the end. The local backend
+        writes in place, S3 streams a multipart upload: neither copies a large file through scratch."""
         path = Path(scratch_dir) / f"object-{os.getpid()}-{id(self)}-{Path(key).name}"
         try:
             yield path
@@ -109,6 +110,11 @@ class Storage(abc.ABC):
     def open(self, key: str) -> BinaryIO:
         """A binary file-like object reading the whole object (use it as a context manager). Not
         necessarily seekable (S3 gives a stream): to decode media, hand FFmpeg `media_input(key)`."""
+
+    @abc.abstractmethod
+    def open_ranged(self, key: str) -> BinaryIO:
+        """A seekable binary file object over the object, reading only the byte ranges asked for (a decoder
+        seeking into a long video): the file itself (local), ranged GETs in blocks (S3)."""
 
     @abc.abstractmethod
     def read_range(self, key: str, start: int, end_inclusive: int) -> bytes:

@@ -80,7 +80,7 @@ class LocalStorage(Storage):
             raise OSError(f"storage root {self.root} is not writable")
 
     @contextmanager
-    def file_for(self, key, scratch_dir, *, storage_class=None, content_type=None) -> Iterator[Path]:
+    def media_output(self, key, scratch_dir, *, storage_class=None, content_type=None) -> Iterator[Path]:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._inside_root(path.parent)
@@ -109,6 +109,9 @@ class LocalStorage(Storage):
 
     def open(self, key: str) -> BinaryIO:
         return self._existing(key).open("rb")
+
+    def open_ranged(self, key: str) -> BinaryIO:
+        return self.open(key)
 
     def read_range(self, key: str, start: int, end_inclusive: int) -> bytes:
         check_range(start, end_inclusive)

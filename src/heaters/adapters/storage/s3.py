@@ -19,8 +19,11 @@ Refused with a message that says so.
 
 from __future__ import annotations
 
+import io
 import mimetypes
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
@@ -135,6 +138,19 @@ class S3Storage(Storage):
         self.abort_unfinished_uploads(key)
         return _S3Writer(self, self._name(key), self._extra_args(key, storage_class, content_type))
 
+    @contextmanager
+    def media_output(self, key, scratch_dir, *, storage_class=None, content_type=None) -> Iterator[Path | BinaryIO]:
+        """A seekable writer that uploads the object part by part as the muxer writes it: nothing of it
+        lands in scratch (a long video's master is tens of GB)."""
+        self.abort_unfinished_uploads(key)
+        writer = _S3SeekableWriter(self, self._name(key), self._extra_args(key, storage_class, content_type))
+        try:
+            yield writer
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
+
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
 
@@ -172,6 +188,9 @@ class S3Storage(Storage):
 
     def open(self, key: str) -> BinaryIO:
         return self._get(key)["Body"]
+
+    def open_ranged(self, key: str) -> BinaryIO:
+        return _RangedReader(self, key, self.size(key))
 
     def read_range(self, key: str, start: int, end_inclusive: int) -> bytes:
         check_range(start, end_inclusive)
@@ -311,6 +330,201 @@ class _S3Writer(ObjectWriter):
         self._buffer = bytearray()
         if self._upload_id is not None:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.name, UploadId=self._upload_id)
+
+
+class _RangedReader(io.RawIOBase):
+    """Reads an object by ranged GETs of BLOCK_BYTES, keeping the last few blocks (a demuxer reads its index,
+    then seeks back into the media data; a decoder seeking to a chunk reads forward from there)."""
+
+    BLOCK_BYTES = 4 * 1024 * 1024
+    BLOCKS_KEPT = 4
+
+    def __init__(self, storage: S3Storage, key: str, size: int):
+        super().__init__()
+        self._storage, self._key, self._size = storage, key, size
+        self._pos = 0
+        self._blocks: dict[int, bytes] = {}  # block index -> bytes, oldest first
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = offset + (0, self._pos, self._size)[whence]
+        if position < 0:
+            raise ValueError(f"seek to {position}")
+        self._pos = position
+        return position
+
+    def readinto(self, buffer) -> int:
+        if self._pos >= self._size:
+            return 0
+        index, offset = divmod(self._pos, self.BLOCK_BYTES)
+        block = self._block(index)
+        count = min(len(buffer), len(block) - offset)
+        buffer[:count] = block[offset : offset + count]
+        self._pos += count
+        return count
+
+    def _block(self, index: int) -> bytes:
+        block = self._blocks.pop(index, None)
+        if block is None:
+            start = index * self.BLOCK_BYTES
+            block = self._storage.read_range(self._key, start, min(start + self.BLOCK_BYTES, self._size) - 1)
+        self._blocks[index] = block  # most recently used last
+        while len(self._blocks) > self.BLOCKS_KEPT:
+            del self._blocks[next(iter(self._blocks))]
+        return block
+
+
+class _S3SeekableWriter(ObjectWriter):
+    """A muxer's output (PyAV takes any object with write/seek/tell) streamed into a multipart upload.
+
+    Matroska and MP4 muxers write front to back, then at the end seek back into their first bytes to fill
+    in sizes, durations and the index position. So the head (the first HEAD_BYTES) stays in memory and is
+    uploaded last, as part 1; everything after it is uploaded part by part as soon as a part is full (plus
+    some slack for a short seek back), by a few threads so reading the next segment overlaps the upload.
+    A write into a part already uploaded raises: the muxer would need the whole file (e.g. MP4 `+faststart`,
+    which must not be asked of this writer). Memory: the head plus a few parts."""
+
+    HEAD_BYTES = MIN_PART_BYTES
+    SLACK_BYTES = 1024 * 1024
+    UPLOADS_IN_FLIGHT = 3
+
+    def __init__(self, storage: S3Storage, name: str, extra_args: dict[str, str]):
+        self.client, self.bucket, self.name, self.extra_args = storage.client, storage.bucket, name, extra_args
+        self._head = bytearray()
+        self._tail = bytearray()  # bytes [_tail_start, _tail_start + len(_tail)) of the object
+        self._tail_start = self.HEAD_BYTES
+        self._size = self._pos = 0
+        self._upload_id: str | None = None
+        self._pending: list[tuple[int, Future]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._finished = False
+
+    # the file interface PyAV uses
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = offset + (0, self._pos, self._size)[whence]
+        if position < 0:
+            raise ValueError(f"seek to {position}")
+        self._pos = position
+        return position
+
+    def write(self, data: bytes) -> int:
+        if self._finished:
+            raise ValueError("writer already finished")
+        view, position = memoryview(data), self._pos
+        try:
+            while view:
+                if position < self.HEAD_BYTES:
+                    taken = min(len(view), self.HEAD_BYTES - position)
+                    _write_at(self._head, position, view[:taken])
+                elif position >= self._tail_start:
+                    taken = len(view)
+                    _write_at(self._tail, position - self._tail_start, view)
+                else:
+                    raise OSError(
+                        f"{self.name}: the muxer wrote at byte {position}, in a part already uploaded "
+                        f"(only the first {self.HEAD_BYTES} bytes can be rewritten)"
+                    )
+                position += taken
+                view = view[taken:]
+            self._pos = position
+            self._size = max(self._size, position)
+            part = self._part_size()
+            while len(self._tail) >= part + self.SLACK_BYTES:
+                self._upload_part(bytes(self._tail[:part]))
+                del self._tail[:part]
+                self._tail_start += part
+                part = self._part_size()
+        except BaseException:
+            self.abort()
+            raise
+        return len(data)
+
+    def _part_size(self) -> int:
+        return MIN_PART_BYTES * (1 + len(self._pending) // _PARTS_PER_SIZE_STEP)
+
+    def _upload_part(self, data: bytes, number: int | None = None) -> None:
+        if self._upload_id is None:
+            started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.name, **self.extra_args)
+            self._upload_id = started["UploadId"]
+            self._pool = ThreadPoolExecutor(self.UPLOADS_IN_FLIGHT, thread_name_prefix="s3-part")
+        number = number or len(self._pending) + 2  # part 1 is the head, uploaded last
+        for _, done in (item for item in self._pending if item[1].done()):
+            if done.exception() is not None:
+                raise done.exception()  # a failed part fails the object now, not at the end
+        in_flight = [f for _, f in self._pending if not f.done()]
+        if len(in_flight) >= self.UPLOADS_IN_FLIGHT:  # bounded memory: wait for the oldest
+            in_flight[0].result()
+        future = self._pool.submit(
+            self.client.upload_part,
+            Bucket=self.bucket,
+            Key=self.name,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=data,
+        )
+        self._pending.append((number, future))
+
+    def commit(self) -> None:
+        if self._finished:
+            raise ValueError("writer already finished")
+        try:
+            head = bytes(self._head.ljust(min(self._size, self.HEAD_BYTES), b"\0"))
+            if self._size <= self.HEAD_BYTES:
+                self.client.put_object(Bucket=self.bucket, Key=self.name, Body=head, **self.extra_args)
+            else:
+                if self._tail:
+                    self._upload_part(bytes(self._tail))
+                self._upload_part(head, number=1)
+                parts = sorted(
+                    ({"PartNumber": n, "ETag": f.result()["ETag"]} for n, f in self._pending),
+                    key=lambda p: p["PartNumber"],
+                )
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=self.name, UploadId=self._upload_id, MultipartUpload={"Parts": parts}
+                )
+            self._finished = True
+            self._release()
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        for _, future in self._pending:
+            future.cancel()
+        self._release()
+        if self._upload_id is not None:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.name, UploadId=self._upload_id)
+
+    def _release(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._head, self._tail, self._pending = bytearray(), bytearray(), []
+
+
+def _write_at(buffer: bytearray, offset: int, data: memoryview) -> None:
+    if offset > len(buffer):  # a seek past the end: the gap reads as zeros, as in a file
+        buffer.extend(bytes(offset - len(buffer)))
+    buffer[offset : offset + len(data)] = data
 
 
 def _normalise_prefix(prefix: str) -> str:
