@@ -97,7 +97,7 @@ def test_a_password_change_signs_out_every_session(app, runtime, reviewers):
     with TestClient(app, follow_redirects=False) as laptop, TestClient(app, follow_redirects=False) as phone:
         sign_in(laptop, "ana")
         sign_in(phone, "ana")
-        assert app.state.sessions.wait_usable()  # listening: the password change below is heard
+        assert app.state.sessions.wait_usable(timeout=60)  # listening: the password change below is heard
         heard = app.state.sessions.notices
         set_password(runtime.database, "ana", "a brand new password")  # as the CLI does, from another process
         wait_until(lambda: app.state.sessions.notices > heard)  # the database's notice: milliseconds

@@ -48,7 +48,7 @@ def web_process(runtime, tmp_path, name: str):
         data_dir=tmp_path / name, database_url=runtime.settings.database_url, session_cache_seconds=KEEP
     )
     app = create_app(replace(runtime, settings=settings))
-    assert app.state.sessions.wait_usable()
+    assert app.state.sessions.wait_usable(timeout=60)  # generous: a loaded CI machine connects slowly
     return app
 
 
