@@ -68,8 +68,8 @@ class ChannelListener:
             try:
                 with psycopg.connect(self._url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {self._channel}")
+                    self._on_listening(True)  # first: whoever waits for `listening` sees the callback's effect
                     self._listening.set()
-                    self._on_listening(True)
                     while not self._stopping.is_set():
                         for notice in conn.notifies(timeout=self._poll):
                             self._deliver(notice.payload)
