@@ -332,7 +332,27 @@ class _S3Writer(ObjectWriter):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.name, UploadId=self._upload_id)
 
 
-class _RangedReader(io.RawIOBase):
+class _Positioned:
+    """seek/tell over `_pos` and `_size`, as a file does (the S3 reader and the muxer's writer)."""
+
+    _pos: int
+    _size: int
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        position = offset + (0, self._pos, self._size)[whence]
+        if position < 0:
+            raise ValueError(f"seek to {position}")
+        self._pos = position
+        return position
+
+
+class _RangedReader(_Positioned, io.RawIOBase):
     """Reads an object by ranged GETs of BLOCK_BYTES, keeping the last few blocks (a demuxer reads its index,
     then seeks back into the media data; a decoder seeking to a chunk reads forward from there)."""
 
@@ -347,19 +367,6 @@ class _RangedReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        position = offset + (0, self._pos, self._size)[whence]
-        if position < 0:
-            raise ValueError(f"seek to {position}")
-        self._pos = position
-        return position
 
     def readinto(self, buffer) -> int:
         if self._pos >= self._size:
@@ -382,7 +389,7 @@ class _RangedReader(io.RawIOBase):
         return block
 
 
-class _S3SeekableWriter(ObjectWriter):
+class _S3SeekableWriter(_Positioned, ObjectWriter):
     """A muxer's output (PyAV takes any object with write/seek/tell) streamed into a multipart upload.
 
     Matroska and MP4 muxers write front to back, then at the end seek back into their first bytes to fill
@@ -410,19 +417,6 @@ class _S3SeekableWriter(ObjectWriter):
     # the file interface PyAV uses
     def writable(self) -> bool:
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        position = offset + (0, self._pos, self._size)[whence]
-        if position < 0:
-            raise ValueError(f"seek to {position}")
-        self._pos = position
-        return position
 
     def write(self, data: bytes) -> int:
         if self._finished:
